@@ -1,0 +1,1 @@
+"""Domain: models, services and the consent decision."""

@@ -1,0 +1,52 @@
+"""Recording what happened, and announcing it once it is committed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from myco_graph.domain.models import Event
+from myco_graph.errors import BackendUnavailable
+from myco_graph.infrastructure import events as bus
+
+log = logging.getLogger(__name__)
+
+
+def account_channel(account_id: int) -> str:
+    """The bus channel that carries events about one account."""
+    return f"account:{account_id}"
+
+
+async def record(
+    conn: BaseDBAsyncClient,
+    kind: str,
+    *,
+    account_id: int | None,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Writes an event row inside the caller's transaction."""
+    return await Event.create(
+        kind=kind, account_id=account_id, payload=payload or {}, using_db=conn
+    )
+
+
+async def announce(event: Event) -> None:
+    """Publishes a committed event to subscribers; a bus failure loses nothing.
+
+    The event row is the record; the bus message only wakes live
+    subscriptions, so an unreachable bus is logged, not raised.
+    """
+    if event.account_id is None:
+        return
+    message = {
+        "id": event.id,
+        "kind": event.kind,
+        "payload": event.payload,
+        "at": event.created_at.isoformat(),
+    }
+    try:
+        await bus.bus().publish(account_channel(event.account_id), message)
+    except BackendUnavailable:
+        log.warning("event not announced", extra={"event_id": event.id})

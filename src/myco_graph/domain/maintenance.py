@@ -1,0 +1,25 @@
+"""Periodic upkeep: retention rules for the tables that only grow."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from myco_graph.domain import accounts
+from myco_graph.domain.models import Event
+from myco_graph.infrastructure.jobs import job
+
+log = logging.getLogger(__name__)
+
+# Expired and revoked tokens are kept a week so that a client still gets
+# "expired" or "revoked" rather than "not valid" for a while.
+TOKEN_RETENTION = timedelta(days=7)
+# Events only feed live subscriptions and deliveries; a month covers retries.
+EVENT_RETENTION = timedelta(days=30)
+
+
+@job(every=timedelta(hours=1))
+async def purge_stale_rows() -> None:
+    tokens = await accounts.purge_tokens(older_than=TOKEN_RETENTION)
+    events = await Event.filter(created_at__lt=accounts.now() - EVENT_RETENTION).delete()
+    log.info("purged stale rows", extra={"tokens": tokens, "events": events})

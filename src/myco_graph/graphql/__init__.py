@@ -1,0 +1,1 @@
+"""GraphQL layer: strawberry types, resolvers, loaders and extensions."""

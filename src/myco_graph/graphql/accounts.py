@@ -1,0 +1,293 @@
+"""Accounts in GraphQL: members, brands, admins, signing in and API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, Self
+
+import strawberry
+from strawberry import relay
+
+from myco_graph.domain import accounts, models
+from myco_graph.domain.models import AccountKind, TokenKind
+from myco_graph.errors import BadUserInput, Forbidden
+from myco_graph.graphql.context import Info
+from myco_graph.graphql.errors import UserError, user_errors
+from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+
+if TYPE_CHECKING:
+    from myco_graph.graphql.shares import ShareHolding
+
+
+@strawberry.enum
+class AccountType(Enum):
+    MEMBER = "member"
+    BRAND = "brand"
+    ADMIN = "admin"
+
+
+def row_id(node_id: str, *, field: str = "id") -> int:
+    try:
+        return int(node_id)
+    except ValueError:
+        raise BadUserInput("This id does not name anything here.", field=field) from None
+
+
+@strawberry.interface(description="Anyone who signs in: a member, a brand or an admin.")
+class Account(relay.Node):
+    id: relay.NodeID[int]
+    handle: str
+    display_name: str
+    account_type: AccountType
+    created_at: datetime
+    row: strawberry.Private[models.Account]
+
+    @strawberry.field(description="Seen by the account itself and by admins only.")
+    def email(self, info: Info) -> str | None:
+        if not info.context.is_self_or_admin(self.id):
+            raise Forbidden("Only this account and admins see its email.")
+        return self.row.email
+
+    @classmethod
+    def of(cls, row: models.Account) -> Self:
+        return cls(
+            id=row.id,
+            handle=row.handle,
+            display_name=row.display_name,
+            account_type=AccountType(row.kind.value),
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls,
+        *,
+        info: Info,
+        node_ids: Iterable[str],
+        required: bool = False,
+    ) -> list[Self | None]:
+        ids = [row_id(node_id) for node_id in node_ids]
+        kind = AccountKind(cls.__name__.lower())
+        rows = await models.Account.filter(id__in=ids, kind=kind)
+        by_id = {row.id: cls.of(row) for row in rows}
+        return [by_id.get(i) for i in ids]
+
+
+ShareHoldingRef = Annotated["ShareHolding", strawberry.lazy("myco_graph.graphql.shares")]
+
+
+@strawberry.type(description="A natural person who owns shares of the cooperative.")
+class Member(Account):
+    @strawberry.field(description="Seen by the member and by admins only.")
+    async def shares(self, info: Info) -> ShareHoldingRef:
+        # The share types need Account from this module, so this one import
+        # is made when the field is read rather than at load time.
+        from myco_graph.graphql.shares import ShareHolding  # noqa: PLC0415
+
+        if not info.context.is_self_or_admin(self.id):
+            raise Forbidden("Only the member and admins see a member's shares.")
+        return await ShareHolding.of_account(self.id)
+
+
+@strawberry.type(description="An organisation that meets members only through offers.")
+class Brand(Account):
+    @strawberry.field(description="The brand's API tokens, newest first.")
+    async def api_tokens(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[ApiToken]:
+        if not info.context.is_self_or_admin(self.id):
+            raise Forbidden("Only the brand itself sees its API tokens.")
+        query = models.Token.filter(account_id=self.id, kind=TokenKind.API)
+        return await connection(query, ApiToken.of, first, after)
+
+
+@strawberry.type(description="A member of the coop's staff.")
+class Admin(Account):
+    pass
+
+
+ACCOUNT_TYPES: dict[AccountKind, type[Account]] = {
+    AccountKind.MEMBER: Member,
+    AccountKind.BRAND: Brand,
+    AccountKind.ADMIN: Admin,
+}
+
+
+def account_node(row: models.Account) -> Account:
+    return ACCOUNT_TYPES[row.kind].of(row)
+
+
+@strawberry.type(description="A brand's API token; its secret is shown only once.")
+class ApiToken(relay.Node):
+    id: relay.NodeID[int]
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: models.Token) -> ApiToken:
+        return cls(
+            id=row.id, label=row.label, created_at=row.created_at, revoked_at=row.revoked_at
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ApiToken | None]:
+        ids = [row_id(node_id) for node_id in node_ids]
+        viewer = info.context.viewer
+        owner = viewer.id if viewer is not None else None
+        rows = await models.Token.filter(
+            id__in=ids, kind=TokenKind.API, account_id=owner
+        )
+        by_id = {row.id: cls.of(row) for row in rows}
+        return [by_id.get(i) for i in ids]
+
+
+@strawberry.enum
+class SignUpAccountType(Enum):
+    MEMBER = "member"
+    BRAND = "brand"
+
+
+@strawberry.input
+class SignUpInput:
+    email: str
+    password: str
+    handle: str
+    display_name: str
+    account_type: SignUpAccountType = SignUpAccountType.MEMBER
+
+
+@strawberry.type
+class SignUpPayload:
+    user_errors: list[UserError]
+    token: str | None = None
+    account: Account | None = None
+
+
+@strawberry.input
+class LogInInput:
+    email: str
+    password: str
+
+
+@strawberry.type
+class LogInPayload:
+    user_errors: list[UserError]
+    token: str | None = None
+    account: Account | None = None
+
+
+@strawberry.input
+class LogOutInput:
+    everywhere: bool = strawberry.field(
+        default=False, description="Also end every other session of this account."
+    )
+
+
+@strawberry.type
+class LogOutPayload:
+    user_errors: list[UserError]
+    ended_sessions: int = 0
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    label: str
+
+
+@strawberry.type
+class CreateApiTokenPayload:
+    user_errors: list[UserError]
+    token: str | None = None
+    api_token: ApiToken | None = None
+
+
+@strawberry.input
+class RevokeApiTokenInput:
+    id: relay.GlobalID
+
+
+@strawberry.type
+class RevokeApiTokenPayload:
+    user_errors: list[UserError]
+    api_token: ApiToken | None = None
+
+
+def node_row_id(global_id: relay.GlobalID, node_type: type[Any], field: str) -> int:
+    """The row id inside a global id, which must name a ``node_type``."""
+    if global_id.type_name != node_type.__name__:
+        raise BadUserInput(f"This id does not name a {node_type.__name__}.", field=field)
+    return row_id(global_id.node_id, field=field)
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The signed-in account, or null when anonymous.")
+    def viewer(self, info: Info) -> Account | None:
+        viewer = info.context.viewer
+        return account_node(viewer) if viewer is not None else None
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Opens an account and signs it in.")
+    @user_errors
+    async def sign_up(self, info: Info, input: SignUpInput) -> SignUpPayload:
+        form = accounts.SignUp(
+            email=input.email,
+            password=input.password,
+            handle=input.handle,
+            display_name=input.display_name,
+            kind=AccountKind(input.account_type.value),
+        )
+        account = await accounts.sign_up(form)
+        token, row = await info.context.services.issuer.issue(account, TokenKind.SESSION)
+        # The rest of the payload is read as the new session sees it.
+        info.context.viewer, info.context.token = account, row
+        return SignUpPayload(user_errors=[], token=token, account=account_node(account))
+
+    @strawberry.mutation(description="Signs in with email and password.")
+    @user_errors
+    async def log_in(self, info: Info, input: LogInInput) -> LogInPayload:
+        account = await accounts.check_password(input.email, input.password)
+        token, row = await info.context.services.issuer.issue(account, TokenKind.SESSION)
+        info.context.viewer, info.context.token = account, row
+        return LogInPayload(user_errors=[], token=token, account=account_node(account))
+
+    @strawberry.mutation(description="Ends this session, or every session.")
+    @user_errors
+    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload:
+        viewer = info.context.require_viewer()
+        token = info.context.token
+        if token is None or token.kind is not TokenKind.SESSION:
+            raise Forbidden("Only a session token can log out.")
+        ended = await accounts.end_sessions(viewer, token, everywhere=input.everywhere)
+        return LogOutPayload(user_errors=[], ended_sessions=ended)
+
+    @strawberry.mutation(description="Creates an API token for a brand.")
+    @user_errors
+    async def create_api_token(
+        self, info: Info, input: CreateApiTokenInput
+    ) -> CreateApiTokenPayload:
+        brand = info.context.require_kind(AccountKind.BRAND)
+        token, row = await accounts.create_api_token(
+            info.context.services.issuer, brand, input.label
+        )
+        return CreateApiTokenPayload(
+            user_errors=[], token=token, api_token=ApiToken.of(row)
+        )
+
+    @strawberry.mutation(description="Revokes one of the brand's API tokens.")
+    @user_errors
+    async def revoke_api_token(
+        self, info: Info, input: RevokeApiTokenInput
+    ) -> RevokeApiTokenPayload:
+        brand = info.context.require_kind(AccountKind.BRAND)
+        token_id = node_row_id(input.id, ApiToken, "id")
+        row = await accounts.revoke_api_token(brand, token_id)
+        return RevokeApiTokenPayload(user_errors=[], api_token=ApiToken.of(row))

@@ -1,0 +1,149 @@
+"""The one table from an error to what a GraphQL client sees.
+
+Client errors keep their message and gain ``extensions.code``; anything else
+is logged with its traceback and masked as ``INTERNAL`` with the request id,
+so a driver message (which may quote a member's value) never leaves.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, ParamSpec, TypeVar, get_type_hints
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from myco_graph import errors
+from myco_graph.infrastructure.logs import request_id
+
+log = logging.getLogger(__name__)
+
+CODES: dict[type[errors.ClientError], str] = {
+    errors.Unauthenticated: "UNAUTHENTICATED",
+    errors.Forbidden: "FORBIDDEN",
+    errors.NotFound: "NOT_FOUND",
+    errors.BadUserInput: "BAD_USER_INPUT",
+    errors.ConsentRequired: "CONSENT_REQUIRED",
+    errors.RateLimited: "RATE_LIMITED",
+}
+
+HTTP_STATUS: dict[str, int] = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BAD_USER_INPUT": 400,
+    "RATE_LIMITED": 429,
+    "INTERNAL": 500,
+}
+
+
+def code_of(error: errors.ClientError) -> str:
+    for cls in type(error).__mro__:
+        if cls in CODES:
+            return CODES[cls]  # type: ignore[index]
+    return "BAD_USER_INPUT"
+
+
+def client_extensions(error: errors.ClientError) -> dict[str, Any]:
+    """``extensions`` for a client error: its code and its typed details."""
+    extensions: dict[str, Any] = {"code": code_of(error)}
+    if isinstance(error, errors.ConsentRequired):
+        extensions["reason"] = error.reason
+    if isinstance(error, errors.RateLimited):
+        extensions["retryAfter"] = round(error.retry_after, 1)
+    if isinstance(error, errors.BadUserInput) and error.field:
+        extensions["field"] = error.field
+    return extensions
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """True for parse, validation and variable errors: nothing was executed."""
+    return error.path is None and error.original_error is None
+
+
+def present(error: GraphQLError) -> GraphQLError:
+    """The error as the client may see it."""
+    original = error.original_error
+    if isinstance(original, errors.ClientError):
+        return _with(error, original.message, client_extensions(original))
+    if original is None:
+        code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
+        return _with(error, error.message, {"code": code})
+    return _with(
+        error,
+        "Internal server error.",
+        {"code": "INTERNAL", "requestId": request_id.get()},
+    )
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=extensions,
+    )
+
+
+def log_unexpected(graphql_errors: list[GraphQLError]) -> None:
+    """Logs errors we did not raise on purpose, with their traceback."""
+    for error in graphql_errors:
+        original = error.original_error
+        if original is None or isinstance(original, errors.ClientError):
+            continue
+        log.error(
+            "unexpected error in resolver",
+            exc_info=(type(original), original, original.__traceback__),
+            extra={"path": error.path},
+        )
+
+
+class ErrorPolicy(SchemaExtension):
+    """Rewrites every error of a result through :func:`present`."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [present(error) for error in result.errors]
+
+
+@strawberry.type
+class UserError:
+    """A problem with one part of a mutation's input."""
+
+    message: str
+    code: str
+    field: list[str] | None = None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_errors(
+    resolver: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Turns BadUserInput raised by a mutation into its payload's ``userErrors``.
+
+    The payload type is read from the resolver's return annotation and must
+    accept ``user_errors`` as its only required argument.
+    """
+    payload_type = get_type_hints(resolver)["return"]
+
+    @functools.wraps(resolver)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await resolver(*args, **kwargs)
+        except errors.BadUserInput as exc:
+            field = exc.field.split(".") if exc.field else None
+            error = UserError(message=exc.message, code=code_of(exc), field=field)
+            return payload_type(user_errors=[error])  # type: ignore[no-any-return]
+
+    return wrapper

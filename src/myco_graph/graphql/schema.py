@@ -1,0 +1,64 @@
+"""The GraphQL schema, assembled from each area's query and mutation types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from myco_graph.graphql.accounts import (
+    ACCOUNT_TYPES,
+    AccountMutation,
+    AccountQuery,
+    ApiToken,
+)
+from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
+from myco_graph.graphql.events import EventSubscription
+from myco_graph.graphql.limits import limit_extensions
+from myco_graph.graphql.shares import ShareEntry, ShareMutation, ShareQuery
+from myco_graph.infrastructure.config import Settings
+
+
+@strawberry.type
+class NodeQuery:
+    node: relay.Node | None = relay.node(description="Any object by its global id.")
+
+
+Query = merge_types("Query", (NodeQuery, AccountQuery, ShareQuery))
+Mutation = merge_types("Mutation", (AccountMutation, ShareMutation))
+Subscription = merge_types("Subscription", (EventSubscription,))
+
+
+class Schema(strawberry.Schema):
+    """Logs only errors we did not raise on purpose; clients see the policy's."""
+
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,
+    ) -> None:
+        log_unexpected(errors)
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema; with settings, the request limits are enforced too."""
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [ErrorPolicy]
+    if settings is not None:
+        extensions = [*limit_extensions(settings), ErrorPolicy]
+    config: dict[str, Any] = {}
+    if settings is not None:
+        config["relay_max_results"] = settings.max_page_size
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[*ACCOUNT_TYPES.values(), ApiToken, ShareEntry],
+        extensions=extensions,
+        config=StrawberryConfig(**config),
+    )

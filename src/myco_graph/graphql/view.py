@@ -1,0 +1,146 @@
+"""GraphQL over HTTP and websockets, as the GraphQL-over-HTTP spec asks.
+
+Strawberry's ASGI view does the transport; this subclass adds bearer-token
+authentication, ``application/graphql-response+json`` with 4xx statuses for
+request errors, and JSON bodies for transport errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
+
+from myco_graph import errors
+from myco_graph.graphql.context import Context, Services
+from myco_graph.graphql.errors import client_extensions, is_request_error
+from myco_graph.graphql.schema import Schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def bearer_token(value: str | None) -> str | None:
+    """The token in an ``Authorization: Bearer …`` value; None when absent."""
+    if value is None or value == "":
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+def accepts_graphql_response(request: Request) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
+def error_body(message: str, extensions: dict[str, Any]) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """The ``/graphql`` endpoint for HTTP and graphql-transport-ws."""
+
+    def __init__(self, schema: Schema, services: Services) -> None:
+        settings = services.settings
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allowed_origins=settings.cors_origins,
+            subscription_protocols=("graphql-transport-ws",),
+        )
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except errors.Unauthenticated as exc:
+            response = Response(
+                error_body(exc.message, client_extensions(exc)),
+                status_code=401,
+                media_type=JSON,
+                headers={"www-authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        context = Context(services=self.services, request=request, response=response)
+        if isinstance(request, Request):
+            await self._authenticate(context, request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        params = context.connection_params or {}
+        value = params.get("Authorization") or params.get("authorization")
+        try:
+            await self._authenticate(context, value if isinstance(value, str) else None)
+        except errors.Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+
+    async def _authenticate(self, context: Context, header: str | None) -> None:
+        token = bearer_token(header)
+        if token is not None:
+            issuer = self.services.issuer
+            context.viewer, context.token = await issuer.authenticate(token)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = process_result(result)
+        request_error = result.data is None and any(
+            is_request_error(error) for error in result.errors or ()
+        )
+        if request_error:
+            # Nothing was executed: the spec wants no "data" entry at all.
+            body.pop("data", None)
+        if accepts_graphql_response(request):
+            sub_response: Response = request.state.sub_response
+            sub_response.media_type = GRAPHQL_RESPONSE
+            if request_error:
+                sub_response.status_code = 400
+        return body
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        return Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type=sub_response.media_type or JSON,
+            headers={
+                key: value
+                for key, value in sub_response.headers.items()
+                if key not in {"content-type", "content-length"}
+            },
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+        try:
+            return await super().run(request)
+        except HTTPException as exc:
+            return Response(
+                error_body(exc.reason, {"code": "BAD_USER_INPUT"}),
+                status_code=exc.status_code,
+                media_type=JSON,
+            )

@@ -1,0 +1,4 @@
+"""Infrastructure: settings, database, jobs, events and logging.
+
+Nothing here imports a layer above it.
+"""

@@ -1,0 +1,1 @@
+"""Web layer: Starlette routes and middleware outside GraphQL and federation."""

@@ -1,0 +1,74 @@
+"""The arq worker: runs queued jobs and the periodic ones, from Redis."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import func, run_worker as arq_run_worker
+
+import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
+from myco_graph.errors import ConfigurationError
+from myco_graph.infrastructure import db, events, jobs
+from myco_graph.infrastructure.config import Settings
+
+
+def _adapt(function: jobs.JobFunction) -> Any:
+    """arq passes a context first; our jobs take only their keyword arguments."""
+
+    async def call(ctx: dict[str, Any], **kwargs: Any) -> None:
+        await function(**kwargs)
+
+    call.__qualname__ = function.__qualname__
+    return call
+
+
+def _schedule(every: timedelta) -> dict[str, Any]:
+    """arq's cron fields for an interval that divides an hour or a day."""
+    minutes = int(every.total_seconds() // 60)
+    if minutes < 60 and 60 % minutes == 0:
+        return {"minute": set(range(0, 60, minutes))}
+    hours = minutes // 60
+    if minutes % 60 == 0 and 24 % hours == 0:
+        return {"minute": {0}, "hour": set(range(0, 24, hours))}
+    raise ConfigurationError(f"a periodic job cannot run every {every}")
+
+
+def worker_settings(settings: Settings) -> type:
+    """An arq settings class bound to this instance's settings."""
+    assert settings.redis_url is not None
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        await db.open_database(settings)
+        jobs.install_queue(jobs.ArqJobs(ctx["redis"]))
+        events.install_bus(await events.RedisBus.connect(settings.redis_url or ""))
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await events.bus().close()
+        events.install_bus(None)
+        jobs.install_queue(None)
+        await db.close_database()
+
+    return type(
+        "WorkerSettings",
+        (),
+        {
+            "functions": [
+                func(_adapt(f), name=name) for name, f in jobs.registry.items()
+            ],
+            "cron_jobs": [
+                cron(_adapt(jobs.registry[p.name]), name=p.name, **_schedule(p.every))
+                for p in jobs.periodic
+            ],
+            "on_startup": startup,
+            "on_shutdown": shutdown,
+            "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+            "max_jobs": 50,
+        },
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    arq_run_worker(worker_settings(settings))
