@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('payload', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'events', 'app': 'models', 'indexes': [Index(fields=['account', 'id'])], 'pk_attr': 'id', 'table_description': 'What happened, written in the same transaction as the change itself.'},
+            options={'table': 'events', 'app': 'models', 'indexes': [Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'What happened, written in the same transaction as the change itself.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                 ('amount_cents', fields.BigIntField()),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'share_entries', 'app': 'models', 'indexes': [Index(fields=['account', 'id'])], 'pk_attr': 'id', 'table_description': 'One line of the share register: shares subscribed by a member.'},
+            options={'table': 'share_entries', 'app': 'models', 'indexes': [Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One line of the share register: shares subscribed by a member.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
                 ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'tokens', 'app': 'models', 'indexes': [Index(fields=['account', 'kind'])], 'pk_attr': 'id', 'table_description': "A bearer token: a login session or a brand's API token."},
+            options={'table': 'tokens', 'app': 'models', 'indexes': [Index(fields=['account_id', 'kind'])], 'pk_attr': 'id', 'table_description': "A bearer token: a login session or a brand's API token."},
             bases=['Model'],
         ),
     ]

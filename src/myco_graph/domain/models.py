@@ -76,7 +76,7 @@ class Token(Model):
 
     class Meta:
         table = "tokens"
-        indexes = [Index(fields=["account", "kind"])]
+        indexes = [Index(fields=["account_id", "kind"])]
 
 
 class ShareEntry(Model):
@@ -98,7 +98,7 @@ class ShareEntry(Model):
 
     class Meta:
         table = "share_entries"
-        indexes = [Index(fields=["account", "id"])]
+        indexes = [Index(fields=["account_id", "id"])]
 
 
 class Event(Model):
@@ -119,4 +119,4 @@ class Event(Model):
 
     class Meta:
         table = "events"
-        indexes = [Index(fields=["account", "id"])]
+        indexes = [Index(fields=["account_id", "id"])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -48,7 +49,8 @@ class Schema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> Schema:
     """The schema; with settings, the request limits are enforced too."""
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [ErrorPolicy]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]]
+    extensions = [ErrorPolicy]
     if settings is not None:
         extensions = [*limit_extensions(settings), ErrorPolicy]
     config: dict[str, Any] = {}
