@@ -19,7 +19,7 @@ from myco_graph.graphql.view import GraphQLView
 from myco_graph.infrastructure.config import Settings, load_settings, secret_key
 from myco_graph.infrastructure.logs import configure_logging
 from myco_graph.runtime import running
-from myco_graph.web import health
+from myco_graph.web import health, wellknown
 from myco_graph.web.middleware import BodyLimit, RequestContext
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
             Route("/metrics", health.metrics),
+            Route("/.well-known/jwks.json", wellknown.jwks),
         ],
         middleware=[
             Middleware(RequestContext),

@@ -1,7 +1,8 @@
 """The tables of an instance.
 
 Money is always integer cents. Every growing table carries the index its
-reads need.
+reads need. The first line of a model docstring becomes a table comment in
+the migration, which the ORM splits on semicolons: none there.
 """
 
 from __future__ import annotations
@@ -120,3 +121,164 @@ class Event(Model):
     class Meta:
         table = "events"
         indexes = [Index(fields=["account_id", "id"])]
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    COOP = "coop"
+    PROJECT = "project"
+    MEMBER = "member"
+    BRAND = "brand"
+
+
+class Purpose(StrEnum):
+    DISPLAY = "display"
+    PROJECT_COLLABORATION = "project_collaboration"
+    OFFER_MATCHING = "offer_matching"
+    LEAD_DISCLOSURE = "lead_disclosure"
+    SURVEY_TARGETING = "survey_targeting"
+    RESEARCH = "research"
+
+
+class ProfileValue(Model):
+    """A member's value for one catalogue field, as JSON.
+
+    Stored as ``{"v": value}``: the ORM would take a bare string for JSON text.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="profile_values", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=64)
+    value = fields.JSONField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "profile_values"
+        unique_together = (("account_id", "key"),)
+
+
+class ConsentGrant(Model):
+    """A member lets an audience use some of their fields for one purpose.
+
+    Never edited in place except to record its withdrawal, so its history
+    stays; ``receipt`` is the signed record handed to the member.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    subject: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="consent_grants", on_delete=fields.CASCADE
+    )
+    audience = fields.CharEnumField(Audience, max_length=16)
+    audience_id = fields.BigIntField(null=True)
+    purpose = fields.CharEnumField(Purpose, max_length=32)
+    field_keys = fields.JSONField()
+    explicit = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(null=True)
+    withdrawn_at = fields.DatetimeField(null=True)
+    receipt = fields.JSONField()
+    receipt_jws = fields.TextField()
+
+    class Meta:
+        table = "consent_grants"
+        indexes = [Index(fields=["subject_id", "id"])]
+
+
+class AccessLogEntry(Model):
+    """Reads of a member's values by someone else, folded per viewer and day.
+
+    One row per subject, viewer, purpose and day holds the fields read, the
+    grants that allowed them and how many reads there were.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    subject: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="access_log", on_delete=fields.CASCADE
+    )
+    viewer_key = fields.CharField(max_length=300)
+    viewer_id = fields.BigIntField(null=True)
+    purpose = fields.CharEnumField(Purpose, max_length=32)
+    day = fields.DateField()
+    field_keys = fields.JSONField()
+    grant_ids = fields.JSONField()
+    reads = fields.IntField()
+    first_at = fields.DatetimeField()
+    last_at = fields.DatetimeField()
+
+    class Meta:
+        table = "access_log"
+        unique_together = (("subject_id", "viewer_key", "purpose", "day"),)
+        indexes = [Index(fields=["subject_id", "id"]), Index(fields=["day"])]
+
+
+class InstanceKey(Model):
+    """A signing key of this instance (consent receipts, later federation)."""
+
+    id = fields.BigIntField(primary_key=True)
+    use = fields.CharField(max_length=32, unique=True)
+    private_pem = fields.TextField()
+    public_pem = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "instance_keys"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class ProjectRole(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class MembershipState(StrEnum):
+    ACTIVE = "active"
+    INVITED = "invited"
+    REQUESTED = "requested"
+
+
+class Project(Model):
+    """A group of members working together, named in the handle namespace."""
+
+    id = fields.BigIntField(primary_key=True)
+    name: fields.OneToOneRelation[Name] = fields.OneToOneField(
+        "models.Name", related_name="project", on_delete=fields.RESTRICT
+    )
+    handle = fields.CharField(max_length=64)
+    summary = fields.TextField(default="")
+    visibility = fields.CharEnumField(Visibility, max_length=16)
+    created_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="created_projects", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "projects"
+        indexes = [Index(fields=["visibility", "id"])]
+
+
+class ProjectMember(Model):
+    """The place of an account in a project: its role, and whether it is in yet."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="memberships", on_delete=fields.CASCADE
+    )
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="memberships", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(ProjectRole, max_length=16)
+    state = fields.CharEnumField(MembershipState, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "project_members"
+        unique_together = (("project_id", "account_id"),)
+        indexes = [Index(fields=["account_id", "state"])]

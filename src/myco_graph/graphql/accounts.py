@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
 from myco_graph.domain import accounts, models
 from myco_graph.domain.models import AccountKind, TokenKind
 from myco_graph.errors import BadUserInput, Forbidden
-from myco_graph.graphql.context import Info
+from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
 
-if TYPE_CHECKING:
-    from myco_graph.graphql.shares import ShareHolding
 
 
 @strawberry.enum
@@ -76,22 +75,6 @@ class Account(relay.Node):
         return [by_id.get(i) for i in ids]
 
 
-ShareHoldingRef = Annotated["ShareHolding", strawberry.lazy("myco_graph.graphql.shares")]
-
-
-@strawberry.type(description="A natural person who owns shares of the cooperative.")
-class Member(Account):
-    @strawberry.field(description="Seen by the member and by admins only.")
-    async def shares(self, info: Info) -> ShareHoldingRef:
-        # The share types need Account from this module, so this one import
-        # is made when the field is read rather than at load time.
-        from myco_graph.graphql.shares import ShareHolding  # noqa: PLC0415
-
-        if not info.context.is_self_or_admin(self.id):
-            raise Forbidden("Only the member and admins see a member's shares.")
-        return await ShareHolding.of_account(self.id)
-
-
 @strawberry.type(description="An organisation that meets members only through offers.")
 class Brand(Account):
     @strawberry.field(description="The brand's API tokens, newest first.")
@@ -109,11 +92,26 @@ class Admin(Account):
     pass
 
 
+# Filled by each module that defines an account type (Member lives with the
+# profile, which needs this module), read by account_node.
 ACCOUNT_TYPES: dict[AccountKind, type[Account]] = {
-    AccountKind.MEMBER: Member,
     AccountKind.BRAND: Brand,
     AccountKind.ADMIN: Admin,
 }
+
+
+def account_loader(context: Context) -> DataLoader[int, models.Account | None]:
+    """Loads accounts by id, one query per batch, for the request."""
+    loader = context.loaders.get("account")
+    if loader is None:
+
+        async def load(ids: list[int]) -> list[models.Account | None]:
+            rows = {row.id: row for row in await models.Account.filter(id__in=ids)}
+            return [rows.get(i) for i in ids]
+
+        loader = DataLoader(load_fn=load)
+        context.loaders["account"] = loader
+    return loader  # type: ignore[no-any-return]
 
 
 def account_node(row: models.Account) -> Account:

@@ -34,6 +34,7 @@ class Context:
     viewer: Account | None = None
     token: Token | None = None
     connection_params: dict[str, Any] | None = None
+    language: str = "en"
     loaders: dict[str, Any] = field(default_factory=dict)
 
     def require_viewer(self) -> Account:

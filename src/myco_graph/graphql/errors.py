@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar, get_type_hints
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
 from myco_graph import errors
@@ -69,6 +70,10 @@ def present(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, errors.ClientError):
         return _with(error, original.message, client_extensions(original))
+    if isinstance(original, StrawberryInputCoercionError):
+        # An argument the client sent (a malformed global id, say) could not
+        # be read: its own input, so its own fault.
+        return _with(error, error.message, {"code": "BAD_USER_INPUT"})
     if original is None:
         code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
         return _with(error, error.message, {"code": code})
@@ -95,7 +100,8 @@ def log_unexpected(graphql_errors: list[GraphQLError]) -> None:
     """Logs errors we did not raise on purpose, with their traceback."""
     for error in graphql_errors:
         original = error.original_error
-        if original is None or isinstance(original, errors.ClientError):
+        expected = (errors.ClientError, StrawberryInputCoercionError)
+        if original is None or isinstance(original, expected):
             continue
         log.error(
             "unexpected error in resolver",

@@ -19,9 +19,12 @@ from myco_graph.graphql.accounts import (
     AccountQuery,
     ApiToken,
 )
+from myco_graph.graphql.consent import ConsentGrant, ConsentMutation
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
 from myco_graph.graphql.limits import limit_extensions
+from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
+from myco_graph.graphql.profile import ProfileMutation, ProfileQuery
 from myco_graph.graphql.shares import ShareEntry, ShareMutation, ShareQuery
 from myco_graph.infrastructure.config import Settings
 
@@ -31,9 +34,14 @@ class NodeQuery:
     node: relay.Node | None = relay.node(description="Any object by its global id.")
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, ShareQuery))
-Mutation = merge_types("Mutation", (AccountMutation, ShareMutation))
-Subscription = merge_types("Subscription", (EventSubscription,))
+Query = merge_types(
+    "Query", (NodeQuery, AccountQuery, MemberQuery, ProfileQuery, ShareQuery)
+)
+Mutation = merge_types(
+    "Mutation",
+    (AccountMutation, MemberMutation, ProfileMutation, ConsentMutation, ShareMutation),
+)
+Subscription = merge_types("Subscription", (EventSubscription, MemberSubscription))
 
 
 class Schema(strawberry.Schema):
@@ -60,7 +68,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*ACCOUNT_TYPES.values(), ApiToken, ShareEntry],
+        types=[*ACCOUNT_TYPES.values(), ApiToken, ConsentGrant, ShareEntry],
         extensions=extensions,
         config=StrawberryConfig(**config),
     )

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from myco_graph import errors
@@ -37,6 +38,26 @@ def bearer_token(value: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
     return token.strip()
+
+
+LANGUAGES = ("en", "fr")
+
+
+def preferred_language(header: str | None) -> str:
+    """The best of our languages for an ``Accept-Language`` header."""
+    best, best_weight = LANGUAGES[0], 0.0
+    for part in (header or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if language in LANGUAGES and weight > best_weight:
+            best, best_weight = language, weight
+    return best
 
 
 def accepts_graphql_response(request: Request) -> bool:
@@ -75,7 +96,12 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        context = Context(services=self.services, request=request, response=response)
+        context = Context(
+            services=self.services,
+            request=request,
+            response=response,
+            language=preferred_language(request.headers.get("accept-language")),
+        )
         if isinstance(request, Request):
             await self._authenticate(context, request.headers.get("authorization"))
         return context
@@ -139,8 +165,16 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             return await super().run(request)
         except HTTPException as exc:
+            status, headers = exc.status_code, {}
+            if request.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                # GraphQL over HTTP, section "GET": a mutation sent with GET
+                # is answered 405, where strawberry says 400.
+                status, headers = 405, {"allow": "POST"}
             return Response(
                 error_body(exc.reason, {"code": "BAD_USER_INPUT"}),
-                status_code=exc.status_code,
+                status_code=status,
                 media_type=JSON,
+                headers=headers,
             )

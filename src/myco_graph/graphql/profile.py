@@ -1,0 +1,325 @@
+"""The profile in GraphQL, derived from the catalogue.
+
+``Member.profile`` has one object per section and one typed field per
+catalogue field, so frontends get typed code generation. Every one of those
+fields resolves through the consent decision, batched per request; the
+purpose comes from the path that led to the profile, never from the client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from myco_graph.domain import catalogue, consent, profile
+from myco_graph.domain.catalogue import FieldType, ProfileField, Section
+from myco_graph.domain.models import AccountKind, Purpose
+from myco_graph.errors import ConsentRequired
+from myco_graph.graphql.context import Context, Info
+from myco_graph.graphql.errors import UserError, user_errors
+
+
+def _pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _enum_member(value: str) -> str:
+    return value.upper()
+
+
+def graphql_name(spec: ProfileField) -> str:
+    return _pascal(spec.section) + _pascal(spec.name)
+
+
+CHOICE_ENUMS: dict[str, type[Enum]] = {
+    spec.key: strawberry.enum(
+        Enum(  # type: ignore[misc]
+            f"{graphql_name(spec)}Choice",
+            {_enum_member(choice.value): choice.value for choice in spec.choices},
+        ),
+        description=f"Choices of {spec.key}.",
+    )
+    for spec in catalogue.FIELDS.values()
+    if spec.choices
+}
+
+
+def value_type(spec: ProfileField) -> Any:
+    """The GraphQL type of a field's value."""
+    match spec.type:
+        case FieldType.TEXT:
+            return str
+        case FieldType.INTEGER:
+            return int
+        case FieldType.BOOLEAN:
+            return bool
+        case FieldType.DATE:
+            return dt.date
+        case FieldType.CHOICE:
+            return CHOICE_ENUMS[spec.key]
+        case FieldType.CHOICES:
+            return list[CHOICE_ENUMS[spec.key]]  # type: ignore[valid-type]
+    raise AssertionError(spec.type)
+
+
+def to_graphql(spec: ProfileField, stored: Any) -> Any:
+    if stored is None:
+        return None
+    if spec.type is FieldType.DATE:
+        return dt.date.fromisoformat(stored)
+    if spec.type is FieldType.CHOICE:
+        return CHOICE_ENUMS[spec.key](stored)
+    if spec.type is FieldType.CHOICES:
+        return [CHOICE_ENUMS[spec.key](item) for item in stored]
+    return stored
+
+
+def from_graphql(spec: ProfileField, given: Any) -> Any:
+    if isinstance(given, Enum):
+        return given.value
+    if isinstance(given, list):
+        return [item.value if isinstance(item, Enum) else item for item in given]
+    if isinstance(given, dt.date):
+        return given.isoformat()
+    return given
+
+
+# Reading --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileAccess:
+    """Whose profile, and for which purpose it is being read."""
+
+    subject_id: int
+    purpose: Purpose
+    project_id: int | None = None
+
+
+def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome]:
+    """The request's batching loader; no cache, so a withdrawal shows at once."""
+    loader = context.loaders.get("consent")
+    if loader is None:
+        viewer = context.viewer
+        reader = consent.Viewer(
+            account_id=viewer.id if viewer else None,
+            kind=viewer.kind if viewer else None,
+        )
+
+        async def load(reads: list[consent.Read]) -> list[consent.Outcome]:
+            return await consent.read_values(reader, reads)
+
+        loader = DataLoader(load_fn=load, cache=False)
+        context.loaders["consent"] = loader
+    return loader  # type: ignore[no-any-return]
+
+
+async def read_field(info: Info, access: ProfileAccess, spec: ProfileField) -> Any:
+    read = consent.Read(access.subject_id, spec.key, access.purpose, access.project_id)
+    outcome = await consent_loader(info.context).load(read)
+    reason = outcome.decision.reason
+    if reason is not None:
+        raise ConsentRequired(
+            f"{spec.key} is not shared with you for this use.", reason=reason.value
+        )
+    return to_graphql(spec, outcome.value)
+
+
+def _resolver(spec: ProfileField) -> Any:
+    async def resolve(root: Any, info: Info) -> Any:
+        return await read_field(info, root.access, spec)
+
+    resolve.__annotations__ = {"info": Info, "return": value_type(spec) | None}
+    resolve.__name__ = spec.name
+    return resolve
+
+
+def _section_type(section: Section) -> type:
+    namespace: dict[str, Any] = {
+        "__annotations__": {"access": strawberry.Private[ProfileAccess]},
+        "__module__": __name__,
+    }
+    for spec in section.fields:
+        namespace[spec.name] = strawberry.field(
+            resolver=_resolver(spec),
+            description=spec.labels["en"] + (" (special category)" if spec.special else ""),
+        )
+    cls = type(f"{_pascal(section.name)}Profile", (), namespace)
+    return strawberry.type(cls, description=f"The {section.labels['en']} section.")
+
+
+SECTION_TYPES: dict[str, type] = {
+    section.name: _section_type(section) for section in catalogue.SECTIONS
+}
+
+
+def _section_resolver(section_type: type) -> Any:
+    def resolve(root: Any) -> Any:
+        return section_type(access=root.access)
+
+    resolve.__annotations__ = {"return": section_type}
+    return resolve
+
+
+def _profile_type() -> type:
+    namespace: dict[str, Any] = {
+        "__annotations__": {"access": strawberry.Private[ProfileAccess]},
+        "__module__": __name__,
+    }
+    for name, section_type in SECTION_TYPES.items():
+        namespace[name] = strawberry.field(resolver=_section_resolver(section_type))
+    return strawberry.type(
+        type("Profile", (), namespace),
+        description="A member's profile; each value shows only under consent.",
+    )
+
+
+Profile = _profile_type()
+
+
+def profile_of(subject_id: int, purpose: Purpose, project_id: int | None = None) -> Any:
+    return Profile(access=ProfileAccess(subject_id, purpose, project_id))
+
+
+# Writing --------------------------------------------------------------------
+
+
+def _input_section(section: Section) -> type:
+    annotations = {
+        spec.name: strawberry.Maybe[value_type(spec) | None]  # type: ignore[misc]
+        for spec in section.fields
+    }
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    cls = type(f"{_pascal(section.name)}ValuesInput", (), namespace)
+    return strawberry.input(
+        cls, description=f"{section.labels['en']} values; null clears one."
+    )
+
+
+INPUT_SECTIONS = {section.name: _input_section(section) for section in catalogue.SECTIONS}
+
+
+def _set_input_type() -> type:
+    annotations = {name: section | None for name, section in INPUT_SECTIONS.items()}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    for name in INPUT_SECTIONS:
+        namespace[name] = None
+    return strawberry.input(
+        type("SetProfileValuesInput", (), namespace),
+        description="Values to set or clear; fields left out stay as they are.",
+    )
+
+
+SetProfileValuesInput = _set_input_type()
+
+
+def changes_of(given: Any) -> dict[str, Any]:
+    """Catalogue key → new value (None to clear) for each field present."""
+    changes: dict[str, Any] = {}
+    for section in catalogue.SECTIONS:
+        values = getattr(given, section.name)
+        if values is None:
+            continue
+        for spec in section.fields:
+            maybe = getattr(values, spec.name)
+            if maybe is not None:
+                changes[spec.key] = from_graphql(spec, maybe.value)
+    return changes
+
+
+@strawberry.type
+class SetProfileValuesPayload:
+    user_errors: list[UserError]
+    changed_fields: list[str] | None = None
+    profile: Profile | None = None  # type: ignore[valid-type]
+
+
+# Catalogue ------------------------------------------------------------------
+
+
+@strawberry.enum(description="The type of a profile field's value.")
+class ProfileFieldType(Enum):
+    TEXT = "text"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    CHOICE = "choice"
+    CHOICES = "choices"
+
+
+@strawberry.type
+class ProfileChoice:
+    value: str
+    label: str
+
+
+@strawberry.type(description="A catalogue field, labelled in the request's language.")
+class ProfileFieldInfo:
+    key: str
+    label: str
+    type: ProfileFieldType
+    special: bool
+    choices: list[ProfileChoice]
+
+
+@strawberry.type
+class ProfileSectionInfo:
+    name: str
+    label: str
+    fields: list[ProfileFieldInfo]
+
+
+def catalogue_in(language: str) -> list[ProfileSectionInfo]:
+    return [
+        ProfileSectionInfo(
+            name=section.name,
+            label=catalogue.label(section.labels, language),
+            fields=[
+                ProfileFieldInfo(
+                    key=spec.key,
+                    label=catalogue.label(spec.labels, language),
+                    type=ProfileFieldType(spec.type.value),
+                    special=spec.special,
+                    choices=[
+                        ProfileChoice(
+                            value=_enum_member(choice.value),
+                            label=catalogue.label(choice.labels, language),
+                        )
+                        for choice in spec.choices
+                    ],
+                )
+                for spec in section.fields
+            ],
+        )
+        for section in catalogue.SECTIONS
+    ]
+
+
+@strawberry.type
+class ProfileQuery:
+    @strawberry.field(description="Every profile field, by section.")
+    def profile_catalogue(self, info: Info) -> list[ProfileSectionInfo]:
+        return catalogue_in(info.context.language)
+
+
+@strawberry.type
+class ProfileMutation:
+    @strawberry.mutation(description="Sets or clears the viewer's own profile values.")
+    @user_errors
+    async def set_profile_values(
+        self,
+        info: Info,
+        input: SetProfileValuesInput,  # type: ignore[valid-type]
+    ) -> SetProfileValuesPayload:
+        member = info.context.require_kind(AccountKind.MEMBER)
+        changed = await profile.set_values(member, changes_of(input))
+        return SetProfileValuesPayload(
+            user_errors=[],
+            changed_fields=changed,
+            profile=profile_of(member.id, Purpose.DISPLAY),
+        )
