@@ -55,7 +55,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Non
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("data")
     return Settings(
         database_url=database_url,
@@ -115,13 +117,15 @@ async def clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     conn = connections.get("default")
     assert Tortoise.apps is not None
+    # Table names come from the models, never from a request.
     tables = [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        truncate = f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+        await conn.execute_script(truncate)
     else:
-        deletes = "".join(f"DELETE FROM {table};" for table in tables)
+        deletes = "".join(f"DELETE FROM {table};" for table in tables)  # noqa: S608
         await conn.execute_script(
-            f"PRAGMA foreign_keys=OFF;{deletes}DELETE FROM sqlite_sequence;"
+            f"PRAGMA foreign_keys=OFF;{deletes}DELETE FROM sqlite_sequence;"  # noqa: S608
             "PRAGMA foreign_keys=ON;"
         )
 
