@@ -8,18 +8,13 @@ requests that read at once both land.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from tortoise import connections
 
-from myco_graph.domain.models import AccessLogEntry
-
-if TYPE_CHECKING:
-    from myco_graph.domain.consent import Read
+from myco_graph.domain.models import AccessLogEntry, Purpose
 
 COLUMNS = (
     "subject_id, viewer_key, viewer_id, purpose, day, field_keys, grant_ids, "
@@ -48,44 +43,47 @@ grant_ids = (SELECT json_group_array(value) FROM (
 """
 
 
-def fold(
-    viewer_key: str, viewer_id: int | None, reads: Sequence[tuple[Read, int]], moment: datetime
-) -> list[tuple[Any, ...]]:
-    """One row of parameters per subject and purpose."""
-    folded: dict[tuple[int, str], tuple[set[str], set[int], list[int]]] = defaultdict(
-        lambda: (set(), set(), [0])
-    )
-    for read, grant_id in reads:
-        keys, grants, count = folded[(read.subject_id, read.purpose.value)]
-        keys.add(read.key)
-        grants.add(grant_id)
-        count[0] += 1
-    return [
-        (
-            subject_id,
-            viewer_key,
-            viewer_id,
-            purpose,
-            moment.date(),
-            orjson.dumps(sorted(keys)).decode(),
-            orjson.dumps(sorted(grants)).decode(),
-            count[0],
-            moment,
-            moment,
-        )
-        # Sorted, so that concurrent batches lock rows in the same order.
-        for (subject_id, purpose), (keys, grants, count) in sorted(folded.items())
-    ]
+class Folded:
+    """Allowed reads gathered per subject and purpose: fields, grants, count."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, str], tuple[set[str], set[int], list[int]]] = {}
+
+    def add(self, subject_id: int, purpose: Purpose, key: str, grant_id: int) -> None:
+        row = self.rows.get((subject_id, purpose.value))
+        if row is None:
+            row = self.rows[(subject_id, purpose.value)] = (set(), set(), [0])
+        row[0].add(key)
+        row[1].add(grant_id)
+        row[2][0] += 1
+
+    def parameters(
+        self, viewer_key: str, viewer_id: int | None, moment: datetime
+    ) -> list[tuple[Any, ...]]:
+        """One row of statement parameters per subject and purpose."""
+        return [
+            (
+                subject_id,
+                viewer_key,
+                viewer_id,
+                purpose,
+                moment.date(),
+                orjson.dumps(sorted(keys)).decode(),
+                orjson.dumps(sorted(grants)).decode(),
+                count[0],
+                moment,
+                moment,
+            )
+            # Sorted, so that concurrent batches lock rows in the same order.
+            for (subject_id, purpose), (keys, grants, count) in sorted(self.rows.items())
+        ]
 
 
 async def record(
-    viewer_key: str,
-    viewer_id: int | None,
-    reads: Sequence[tuple[Read, int]],
-    moment: datetime,
+    viewer_key: str, viewer_id: int | None, reads: Folded, moment: datetime
 ) -> None:
     """Folds allowed reads into the log with one statement."""
-    rows = fold(viewer_key, viewer_id, reads, moment)
+    rows = reads.parameters(viewer_key, viewer_id, moment)
     if not rows:
         return
     conn = connections.get("default")

@@ -1,19 +1,20 @@
 """The consent decision: may this viewer use this member's field for this purpose?
 
-Every read of a personal value goes through :func:`read_values`, which
-decides for a whole batch of reads with a fixed number of statements: one
-for the values, one for the grants, one to fold the allowed reads into the
-access log. :func:`decide` is the rule itself, a pure function.
+Every read of a personal value goes through a :class:`Session`, which
+decides for whole batches of reads with a fixed number of statements, however
+many members and fields a request shows, and folds the allowed reads into the
+access log in one statement. :func:`decide` is the rule itself, a pure
+function.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from myco_graph.domain import access_log, catalogue
 from myco_graph.domain.profile import unwrap
@@ -22,7 +23,9 @@ from myco_graph.domain.models import (
     AccountKind,
     Audience,
     ConsentGrant,
+    MembershipState,
     ProfileValue,
+    ProjectMember,
     Purpose,
 )
 
@@ -55,9 +58,11 @@ class Viewer:
         return cls(account_id=None, kind=None)
 
 
-@dataclass(frozen=True)
-class Read:
-    """One field of one member, read for one purpose (within a project or not)."""
+class Read(NamedTuple):
+    """One field of one member, read for one purpose (within a project or not).
+
+    A named tuple: a page of members makes thousands of these per request.
+    """
 
     subject_id: int
     key: str
@@ -93,6 +98,23 @@ class Grant:
             withdrawn_at=row.withdrawn_at,
         )
 
+    @classmethod
+    def of_values(cls, row: tuple[Any, ...]) -> Grant:
+        """From a row of GRANT_COLUMNS, read without building a model."""
+        (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
+         expires_at, withdrawn_at) = row  # fmt: skip
+        return cls(
+            id=grant_id,
+            subject_id=subject_id,
+            audience=Audience(audience),
+            audience_id=audience_id,
+            purpose=Purpose(purpose),
+            field_keys=frozenset(keys),
+            explicit=explicit,
+            expires_at=expires_at,
+            withdrawn_at=withdrawn_at,
+        )
+
     def active(self, moment: datetime) -> bool:
         return self.withdrawn_at is None and (
             self.expires_at is None or self.expires_at > moment
@@ -110,6 +132,7 @@ class Decision:
 
 
 OWN = Decision()
+DENIED = {reason: Decision(reason=reason) for reason in Reason}
 # What the decision reads of a grant; receipts stay in the database.
 GRANT_COLUMNS = (
     "id",
@@ -148,81 +171,162 @@ def reaches(grant: Grant, viewer: Viewer, read: Read) -> bool:
     return False
 
 
-def usable_for(grant: Grant, read: Read) -> bool:
-    """Special categories are never used to target offers, whatever a grant says."""
-    field = catalogue.FIELDS[read.key]
-    return not (field.special and read.purpose is Purpose.OFFER_MATCHING)
-
-
 def decide(
     viewer: Viewer, read: Read, grants: Iterable[Grant], moment: datetime
 ) -> Decision:
-    """Allowed under the newest matching active grant, or denied with a reason."""
+    """Allowed under the newest matching active grant, or denied with a reason.
+
+    Among the grants that cover the field and reach the viewer: the newest
+    usable one of the read's purpose allows it; otherwise the newest of that
+    purpose says why not (withdrawn, expired, or not explicit enough), and a
+    live grant for another purpose means the purpose does not match.
+    """
     if viewer.account_id == read.subject_id:
         return OWN
     special = catalogue.FIELDS[read.key].special
-    relevant = sorted(
-        (
-            grant
-            for grant in grants
-            if grant.subject_id == read.subject_id
-            and read.key in grant.field_keys
-            and reaches(grant, viewer, read)
-            and usable_for(grant, read)
-        ),
-        key=lambda grant: grant.id,
-        reverse=True,
-    )
-    same_purpose = [grant for grant in relevant if grant.purpose is read.purpose]
-    for grant in same_purpose:
-        if grant.active(moment) and (grant.explicit or not special):
-            return Decision(grant_id=grant.id)
-    if same_purpose:
-        newest = same_purpose[0]
+    if special and read.purpose is Purpose.OFFER_MATCHING:
+        # Special categories never target offers, whatever a grant says.
+        return DENIED[Reason.NOT_SHARED]
+    newest: Grant | None = None
+    usable: Grant | None = None
+    other_purpose_active = False
+    for grant in grants:
+        if (
+            grant.subject_id != read.subject_id
+            or read.key not in grant.field_keys
+            or not reaches(grant, viewer, read)
+        ):
+            continue
+        if grant.purpose is not read.purpose:
+            other_purpose_active = other_purpose_active or grant.active(moment)
+            continue
+        if newest is None or grant.id > newest.id:
+            newest = grant
+        if (
+            grant.active(moment)
+            and (grant.explicit or not special)
+            and (usable is None or grant.id > usable.id)
+        ):
+            usable = grant
+    if usable is not None:
+        return Decision(grant_id=usable.id)
+    if newest is not None:
         if newest.withdrawn_at is not None:
-            return Decision(reason=Reason.WITHDRAWN)
+            return DENIED[Reason.WITHDRAWN]
         if newest.active(moment):
-            return Decision(reason=Reason.EXPLICIT_REQUIRED)
-        return Decision(reason=Reason.EXPIRED)
-    if any(grant.active(moment) for grant in relevant):
-        return Decision(reason=Reason.PURPOSE_MISMATCH)
-    return Decision(reason=Reason.NOT_SHARED)
+            return DENIED[Reason.EXPLICIT_REQUIRED]
+        return DENIED[Reason.EXPIRED]
+    if other_purpose_active:
+        return DENIED[Reason.PURPOSE_MISMATCH]
+    return DENIED[Reason.NOT_SHARED]
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """The result of one read: the value when allowed, the reason otherwise."""
 
     decision: Decision
     value: Any = None
 
 
-async def read_values(viewer: Viewer, reads: Sequence[Read]) -> list[Outcome]:
-    """Decides a batch of reads, loads the allowed values, logs reads by others."""
-    subjects = {read.subject_id for read in reads}
-    keys = {read.key for read in reads}
-    values_rows = await ProfileValue.filter(
-        account_id__in=subjects, key__in=keys
-    ).values_list("account_id", "key", "value")
-    values = {(subject, key): unwrap(stored) for subject, key, stored in values_rows}
-    others = subjects - {viewer.account_id}
-    grants_by_subject: dict[int, list[Grant]] = defaultdict(list)
-    if others:
-        rows = await ConsentGrant.filter(subject_id__in=others).only(*GRANT_COLUMNS)
+class Session:
+    """The consent reads of one request, batched, with what they already loaded.
+
+    ``read`` decides a batch with at most one statement for values, one for
+    the grants of subjects not seen yet in this session, and one for the
+    viewer's project memberships when a read is made within a project.
+    Allowed reads by someone else wait in the session until :meth:`flush`
+    folds them into the access log with one statement.
+
+    A session that lives long (a websocket) must see withdrawals at once:
+    ``remember=False`` reloads grants and values for every batch.
+    """
+
+    def __init__(self, viewer: Viewer, *, remember: bool = True) -> None:
+        self.viewer = viewer
+        self.remember = remember
+        self._grants: dict[int, dict[str, list[Grant]]] = {}
+        self._values: dict[tuple[int, str], Any] = {}
+        self._projects: dict[int, bool] = {}
+        self._pending = access_log.Folded()
+
+    async def read(self, reads: Sequence[Read]) -> list[Outcome]:
+        """Decides a batch of reads and returns the allowed values."""
+        if not self.remember:
+            self._grants, self._values, self._projects = {}, {}, {}
+        await self._load_values(reads)
+        await self._load_grants({read.subject_id for read in reads})
+        viewer = await self._viewer_for(reads)
+        moment = now()
+        outcomes: list[Outcome] = []
+        for read in reads:
+            grants = self._grants.get(read.subject_id, {}).get(read.key, ())
+            decision = decide(viewer, read, grants, moment)
+            if not decision.allowed:
+                outcomes.append(Outcome(decision))
+                continue
+            outcomes.append(Outcome(decision, self._values.get((read.subject_id, read.key))))
+            if decision.grant_id is not None:
+                self._pending.add(read.subject_id, read.purpose, read.key, decision.grant_id)
+        return outcomes
+
+    async def flush(self) -> None:
+        """Writes the reads made so far to the access log."""
+        pending, self._pending = self._pending, access_log.Folded()
+        await access_log.record(self.viewer.key, self.viewer.account_id, pending, now())
+
+    async def _load_values(self, reads: Sequence[Read]) -> None:
+        missing = [
+            read for read in reads if (read.subject_id, read.key) not in self._values
+        ]
+        if not missing:
+            return
+        subjects = {read.subject_id for read in missing}
+        keys = {read.key for read in missing}
+        rows = await ProfileValue.filter(
+            account_id__in=subjects, key__in=keys
+        ).values_list("account_id", "key", "value")
+        for read in missing:
+            self._values[(read.subject_id, read.key)] = None
+        for subject, key, stored in rows:
+            self._values[(subject, key)] = unwrap(stored)
+
+    async def _load_grants(self, subjects: set[int]) -> None:
+        missing = subjects - self._grants.keys() - {self.viewer.account_id}
+        if not missing:
+            return
+        for subject in missing:
+            self._grants[subject] = defaultdict(list)
+        rows = await ConsentGrant.filter(subject_id__in=missing).values_list(
+            *GRANT_COLUMNS
+        )
         for row in rows:
-            grants_by_subject[row.subject_id].append(Grant.of(row))
+            grant = Grant.of_values(row)
+            for key in grant.field_keys:
+                self._grants[grant.subject_id][key].append(grant)
 
-    moment = now()
-    outcomes: list[Outcome] = []
-    allowed: list[tuple[Read, int]] = []
-    for read in reads:
-        decision = decide(viewer, read, grants_by_subject[read.subject_id], moment)
-        if not decision.allowed:
-            outcomes.append(Outcome(decision))
-            continue
-        outcomes.append(Outcome(decision, values.get((read.subject_id, read.key))))
-        if decision.grant_id is not None:
-            allowed.append((read, decision.grant_id))
+    async def _viewer_for(self, reads: Sequence[Read]) -> Viewer:
+        """The viewer, with the projects it belongs to among those being read."""
+        wanted = {read.project_id for read in reads if read.project_id is not None}
+        missing = wanted - self._projects.keys()
+        if missing and self.viewer.account_id is not None:
+            member_of = set(
+                await ProjectMember.filter(
+                    account_id=self.viewer.account_id,
+                    project_id__in=missing,
+                    state=MembershipState.ACTIVE,
+                ).values_list("project_id", flat=True)
+            )
+            for project_id in missing:
+                self._projects[project_id] = project_id in member_of
+        projects = frozenset(p for p, member in self._projects.items() if member)
+        if projects == self.viewer.projects:
+            return self.viewer
+        return replace(self.viewer, projects=self.viewer.projects | projects)
 
-    await access_log.record(viewer.key, viewer.account_id, allowed, moment)
+
+async def read_values(viewer: Viewer, reads: Sequence[Read]) -> list[Outcome]:
+    """Decides one batch of reads and logs them at once: a one-off session."""
+    session = Session(viewer)
+    outcomes = await session.read(reads)
+    await session.flush()
     return outcomes

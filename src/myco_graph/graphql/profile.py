@@ -11,10 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from enum import Enum
+from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 
 from myco_graph.domain import catalogue, consent, profile
 from myco_graph.domain.catalogue import FieldType, ProfileField, Section
@@ -101,22 +104,52 @@ class ProfileAccess:
     project_id: int | None = None
 
 
+def consent_session(context: Context) -> consent.Session:
+    """The request's consent session, made on first use.
+
+    Over a websocket the context lives as long as the connection, so the
+    session keeps nothing between batches and logs each batch at once.
+    """
+    session = context.loaders.get("consent_session")
+    if session is None:
+        viewer = context.viewer
+        session = consent.Session(
+            consent.Viewer(
+                account_id=viewer.id if viewer else None,
+                kind=viewer.kind if viewer else None,
+            ),
+            remember=not isinstance(context.request, WebSocket),
+        )
+        context.loaders["consent_session"] = session
+    return session  # type: ignore[no-any-return]
+
+
 def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome]:
-    """The request's batching loader; no cache, so a withdrawal shows at once."""
+    """Batches the field reads of a tick into one consent decision."""
     loader = context.loaders.get("consent")
     if loader is None:
-        viewer = context.viewer
-        reader = consent.Viewer(
-            account_id=viewer.id if viewer else None,
-            kind=viewer.kind if viewer else None,
-        )
+        session = consent_session(context)
 
         async def load(reads: list[consent.Read]) -> list[consent.Outcome]:
-            return await consent.read_values(reader, reads)
+            outcomes = await session.read(reads)
+            if not session.remember:
+                await session.flush()
+            return outcomes
 
         loader = DataLoader(load_fn=load, cache=False)
         context.loaders["consent"] = loader
     return loader  # type: ignore[no-any-return]
+
+
+class AccessLogFlush(SchemaExtension):
+    """Folds the operation's allowed reads into the access log, once, at its end."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        context = self.execution_context.context
+        session = getattr(context, "loaders", {}).get("consent_session")
+        if session is not None:
+            await session.flush()
 
 
 async def read_field(info: Info, access: ProfileAccess, spec: ProfileField) -> Any:

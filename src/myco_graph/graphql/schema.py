@@ -24,7 +24,7 @@ from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
-from myco_graph.graphql.profile import ProfileMutation, ProfileQuery
+from myco_graph.graphql.profile import AccessLogFlush, ProfileMutation, ProfileQuery
 from myco_graph.graphql.shares import ShareEntry, ShareMutation, ShareQuery
 from myco_graph.infrastructure.config import Settings
 
@@ -58,9 +58,9 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> Schema:
     """The schema; with settings, the request limits are enforced too."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]]
-    extensions = [ErrorPolicy]
+    extensions = [AccessLogFlush, ErrorPolicy]
     if settings is not None:
-        extensions = [*limit_extensions(settings), ErrorPolicy]
+        extensions = [*limit_extensions(settings), *extensions]
     config: dict[str, Any] = {}
     if settings is not None:
         config["relay_max_results"] = settings.max_page_size

@@ -1,0 +1,255 @@
+"""What the consent decision costs: one query over 200 members x 10 fields.
+
+The same query runs against the real schema, where every profile field goes
+through the batched consent decision (and reads are folded into the access
+log), and against a schema built here whose profile fields load the same
+values with the same batching but no decision. Both run in-process on
+PostgreSQL, so the ratio is the decision's own cost.
+
+    python bench/consent.py [--members 200] [--rounds 30]
+"""
+
+
+import argparse
+import asyncio
+from datetime import timedelta
+from typing import Any, cast
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from bench.common import bench_instance, summary, timed
+from myco_graph.app import make_services
+from myco_graph.domain import accounts, catalogue, grants
+from myco_graph.domain.catalogue import ProfileField, Section
+from myco_graph.domain.models import (
+    Account,
+    AccountKind,
+    Audience,
+    Name,
+    ProfileValue,
+    Purpose,
+    TokenKind,
+)
+from myco_graph.domain.profile import unwrap, wrap
+from myco_graph.infrastructure.config import Settings
+from myco_graph.graphql import paging
+from myco_graph.graphql.context import Context, Info
+from myco_graph.graphql.errors import ErrorPolicy
+from myco_graph.graphql.limits import limit_extensions
+from myco_graph.graphql.profile import to_graphql, value_type
+from myco_graph.graphql.schema import build_schema
+
+FIELDS = [
+    "identity.firstName",
+    "identity.birthYear",
+    "identity.gender",
+    "location.city",
+    "location.country",
+    "household.size",
+    "household.children",
+    "household.carOwner",
+    "music.favoriteGenres",
+    "music.instruments",
+]
+SAMPLE_VALUES: dict[str, Any] = {
+    "identity.firstName": "Camille",
+    "identity.birthYear": 1987,
+    "identity.gender": "woman",
+    "location.city": "Lyon",
+    "location.country": "France",
+    "household.size": 3,
+    "household.children": 1,
+    "household.carOwner": True,
+    "music.favoriteGenres": ["jazz", "rock"],
+    "music.instruments": ["piano"],
+}
+QUERY = """
+query Page($first: Int!) {
+  members(first: $first) {
+    edges { node { handle profile {
+      identity { firstName birthYear gender }
+      location { city country }
+      household { size children carOwner }
+      music { favoriteGenres instruments }
+    } } }
+  }
+}
+"""
+
+
+# The unchecked twin of the profile types: same shapes, same batching, no
+# decision and no access log.
+
+
+def _unchecked_loader(info: Info) -> DataLoader[tuple[int, str], Any]:
+    loader = info.context.loaders.get("unchecked")
+    if loader is None:
+
+        async def load(keys: list[tuple[int, str]]) -> list[Any]:
+            rows = await ProfileValue.filter(
+                account_id__in={k[0] for k in keys}, key__in={k[1] for k in keys}
+            ).values_list("account_id", "key", "value")
+            found = {(a, k): unwrap(v) for a, k, v in rows}
+            return [found.get(key) for key in keys]
+
+        loader = DataLoader(load_fn=load, cache=False)
+        info.context.loaders["unchecked"] = loader
+    return cast(DataLoader[tuple[int, str], Any], loader)
+
+
+def _unchecked_resolver(spec: ProfileField) -> Any:
+    async def resolve(root: Any, info: Info) -> Any:
+        value = await _unchecked_loader(info).load((root.subject_id, spec.key))
+        return to_graphql(spec, value)
+
+    resolve.__annotations__ = {"info": Info, "return": value_type(spec) | None}
+    return resolve
+
+
+def _unchecked_section(section: Section) -> type:
+    namespace: dict[str, Any] = {
+        "__annotations__": {"subject_id": strawberry.Private[int]},
+        "__module__": __name__,
+    }
+    for spec in section.fields:
+        namespace[spec.name] = strawberry.field(resolver=_unchecked_resolver(spec))
+    return strawberry.type(type(f"Unchecked{section.name.title()}", (), namespace))
+
+
+def _section_field(section_type: type) -> Any:
+    def resolve(root: Any) -> Any:
+        return section_type(subject_id=root.subject_id)
+
+    resolve.__annotations__ = {"return": section_type}
+    return strawberry.field(resolver=resolve)
+
+
+def unchecked_schema(settings: Settings) -> strawberry.Schema:
+    namespace: dict[str, Any] = {
+        "__annotations__": {"subject_id": strawberry.Private[int]},
+        "__module__": __name__,
+    }
+    for section in catalogue.SECTIONS:
+        namespace[section.name] = _section_field(_unchecked_section(section))
+    profile_type = strawberry.type(type("UncheckedProfile", (), namespace))
+
+    @strawberry.type
+    class Member:
+        handle: str
+        subject_id: strawberry.Private[int]
+
+        @strawberry.field
+        def profile(self) -> profile_type:  # type: ignore[valid-type]
+            return profile_type(subject_id=self.subject_id)
+
+    def of(row: Account) -> Member:
+        return Member(handle=row.handle, subject_id=row.id)
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def members(self, first: int) -> paging.Connection[Member]:
+            query = Account.filter(kind=AccountKind.MEMBER)
+            return await paging.connection(query, of, first, None)
+
+    # The same request limits and error policy as the real schema.
+    return strawberry.Schema(
+        query=Query, extensions=[*limit_extensions(settings), ErrorPolicy]
+    )
+
+
+async def populate(members: int, base_url: str, domain: str) -> Account:
+    """Members who share the ten fields with the coop, and one who reads them."""
+    password_hash = accounts._hasher.hash("bench-password-1")
+    names = await Name.bulk_create(
+        [Name(key=f"bench_{n}") for n in range(members + 1)]
+    )
+    del names
+    name_rows = await Name.filter(key__startswith="bench_").order_by("id")
+    rows = await Account.bulk_create(
+        [
+            Account(
+                kind=AccountKind.MEMBER,
+                name_id=name.id,
+                handle=name.key,
+                display_name=name.key,
+                email=f"{name.key}@bench.example",
+                password_hash=password_hash,
+            )
+            for name in name_rows
+        ]
+    )
+    del rows
+    subjects = await Account.filter(handle__startswith="bench_").order_by("id")
+    viewer, subjects = subjects[-1], subjects[:-1]
+    await ProfileValue.bulk_create(
+        [
+            ProfileValue(account_id=subject.id, key=key, value=wrap(SAMPLE_VALUES[key]))
+            for subject in subjects
+            for key in FIELDS
+        ]
+    )
+    issuer = grants.Issuer(base_url, domain)
+    request = grants.GrantRequest(
+        field_keys=FIELDS,
+        audience=Audience.COOP,
+        audience_id=None,
+        purpose=Purpose.DISPLAY,
+        expires_at=accounts.now() + timedelta(days=365),
+        explicit=False,
+    )
+    for subject in subjects:
+        await grants.grant(subject, request, issuer)
+    return viewer
+
+
+async def main(members: int, rounds: int) -> None:
+    async with bench_instance("consent", max_page_size=max(members, 100)) as settings:
+        services = make_services(settings)
+        viewer = await populate(members, str(settings.base_url), settings.domain)
+        await services.issuer.issue(viewer, TokenKind.SESSION)
+        checked = build_schema(settings)
+        unchecked = unchecked_schema(settings)
+        variables = {"first": members}
+
+        def context() -> Context:
+            return Context(services=services, request=cast(Any, None), viewer=viewer)
+
+        async def run_checked() -> None:
+            result = await checked.execute(
+                QUERY, variable_values=variables, context_value=context()
+            )
+            assert not result.errors, result.errors
+            assert len(result.data["members"]["edges"]) == members  # type: ignore[index]
+
+        async def run_unchecked() -> None:
+            result = await unchecked.execute(
+                QUERY, variable_values=variables, context_value=context()
+            )
+            assert not result.errors, result.errors
+
+        # Interleaved rounds, so that drift on the machine hits both alike.
+        checked_samples: list[float] = []
+        unchecked_samples: list[float] = []
+        for _ in range(rounds):
+            checked_samples += await timed(run_checked, rounds=1, warmup=0)
+            unchecked_samples += await timed(run_unchecked, rounds=1, warmup=0)
+        await timed(run_checked, rounds=0, warmup=3)
+
+        rows = [("consent-checked", checked_samples), ("unchecked", unchecked_samples)]
+        print(f"{members} members x {len(FIELDS)} fields, {rounds} rounds, PostgreSQL")
+        print(f"{'variant':<18}{'median ms':>12}{'p10 ms':>10}{'p90 ms':>10}")
+        for label, samples in rows:
+            median, p10, p90 = summary(samples)
+            print(f"{label:<18}{median:>12.1f}{p10:>10.1f}{p90:>10.1f}")
+        overhead = summary(checked_samples)[0] / summary(unchecked_samples)[0]
+        print(f"consent_overhead = {overhead:.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=30)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.members, arguments.rounds))
