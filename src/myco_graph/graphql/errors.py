@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar, get_type_hints
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import StreamExecutionResult
 
+from graphql import GraphQLError
 from myco_graph import errors
 from myco_graph.infrastructure.logs import request_id
 
@@ -44,7 +45,7 @@ HTTP_STATUS: dict[str, int] = {
 def code_of(error: errors.ClientError) -> str:
     for cls in type(error).__mro__:
         if cls in CODES:
-            return CODES[cls]  # type: ignore[index]
+            return CODES[cls]
     return "BAD_USER_INPUT"
 
 
@@ -84,7 +85,9 @@ def present(error: GraphQLError) -> GraphQLError:
     )
 
 
-def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+def _with(
+    error: GraphQLError, message: str, extensions: dict[str, Any]
+) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -111,13 +114,27 @@ def log_unexpected(graphql_errors: list[GraphQLError]) -> None:
 
 
 class ErrorPolicy(SchemaExtension):
-    """Rewrites every error of a result through :func:`present`."""
+    """Rewrites every error of a result through :func:`present`.
+
+    Over websockets each result goes out through ``on_stream_result`` before
+    the operation ends, so both hooks apply the policy, each result once.
+    """
 
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
-        result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [present(error) for error in result.errors]
+        if not self._streamed:
+            _present_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self._streamed = True
+        _present_errors(result)
+        yield
+
+
+def _present_errors(result: Any) -> None:
+    if result is not None and getattr(result, "errors", None):
+        result.errors = [present(error) for error in result.errors]
 
 
 @strawberry.type
