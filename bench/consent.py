@@ -9,7 +9,6 @@ PostgreSQL, so the ratio is the decision's own cost.
     python bench/consent.py [--members 200] [--rounds 30]
 """
 
-
 import argparse
 import asyncio
 from datetime import timedelta
@@ -32,13 +31,13 @@ from myco_graph.domain.models import (
     TokenKind,
 )
 from myco_graph.domain.profile import unwrap, wrap
-from myco_graph.infrastructure.config import Settings
 from myco_graph.graphql import paging
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import ErrorPolicy
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.profile import to_graphql, value_type
 from myco_graph.graphql.schema import build_schema
+from myco_graph.infrastructure.config import Settings
 
 FIELDS = [
     "identity.firstName",
@@ -162,9 +161,7 @@ def unchecked_schema(settings: Settings) -> strawberry.Schema:
 async def populate(members: int, base_url: str, domain: str) -> Account:
     """Members who share the ten fields with the coop, and one who reads them."""
     password_hash = accounts._hasher.hash("bench-password-1")
-    names = await Name.bulk_create(
-        [Name(key=f"bench_{n}") for n in range(members + 1)]
-    )
+    names = await Name.bulk_create([Name(key=f"bench_{n}") for n in range(members + 1)])
     del names
     name_rows = await Name.filter(key__startswith="bench_").order_by("id")
     rows = await Account.bulk_create(

@@ -56,7 +56,7 @@ def main() -> None:
 )
 def serve(host: str, port: int, processes: int) -> None:
     """Serves GraphQL (and GraphiQL) at /graphql."""
-    import uvicorn  # noqa: PLC0415  (heavy; only this command needs it)
+    import uvicorn
 
     settings = settings_or_exit()
     if processes > 1 and settings.redis_url is None:
@@ -78,7 +78,7 @@ def serve(host: str, port: int, processes: int) -> None:
 @main.command()
 def worker() -> None:
     """Runs the arq worker that executes queued and periodic jobs."""
-    from myco_graph.worker import run_worker  # noqa: PLC0415
+    from myco_graph.worker import run_worker
 
     settings = settings_or_exit()
     if settings.redis_url is None:
@@ -104,13 +104,15 @@ def migrate() -> None:
             await db.close_database()
 
     applied = run(work)
-    click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {n}" for n in applied))
+    click.echo(
+        f"applied {len(applied)} migration(s)" + "".join(f"\n  {n}" for n in applied)
+    )
 
 
 @main.command()
 def schema() -> None:
     """Prints the GraphQL schema (SDL)."""
-    from myco_graph.graphql.schema import build_schema  # noqa: PLC0415
+    from myco_graph.graphql.schema import build_schema
 
     click.echo(build_schema().as_str())
 
@@ -122,10 +124,12 @@ def schema() -> None:
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input."
 )
-def create_admin(email: str, handle: str, display_name: str, password_stdin: bool) -> None:
+def create_admin(
+    email: str, handle: str, display_name: str, password_stdin: bool
+) -> None:
     """Creates an admin account."""
-    from myco_graph.domain import accounts  # noqa: PLC0415
-    from myco_graph.domain.models import AccountKind  # noqa: PLC0415
+    from myco_graph.domain import accounts
+    from myco_graph.domain.models import AccountKind
 
     settings = settings_or_exit()
     if password_stdin:
@@ -143,10 +147,12 @@ def create_admin(email: str, handle: str, display_name: str, password_stdin: boo
 
 
 @main.command()
-@click.option("--members", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--members", default=50, show_default=True, type=click.IntRange(1, 10_000)
+)
 def demo(members: int) -> None:
     """Loads a small demo cooperative (members with shares, a brand)."""
-    from myco_graph.demo import DEMO_PASSWORD, load_demo  # noqa: PLC0415
+    from myco_graph.demo import DEMO_PASSWORD, load_demo
 
     settings = settings_or_exit()
 

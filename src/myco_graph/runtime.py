@@ -24,7 +24,8 @@ async def running(settings: Settings, *, periodic: bool = False) -> AsyncIterato
             await db.migrate(settings)
         elif pending := await db.pending_migrations(settings):
             raise ConfigurationError(
-                f"the database lacks {len(pending)} migration(s): run myco-graph migrate"
+                f"the database lacks {len(pending)} migration(s): "
+                "run myco-graph migrate"
             )
         if settings.redis_url is None:
             in_process = jobs.InProcessJobs()

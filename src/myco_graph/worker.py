@@ -7,7 +7,8 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import func, run_worker as arq_run_worker
+from arq.worker import func
+from arq.worker import run_worker as arq_run_worker
 
 import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError

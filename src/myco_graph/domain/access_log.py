@@ -75,7 +75,9 @@ class Folded:
                 moment,
             )
             # Sorted, so that concurrent batches lock rows in the same order.
-            for (subject_id, purpose), (keys, grants, count) in sorted(self.rows.items())
+            for (subject_id, purpose), (keys, grants, count) in sorted(
+                self.rows.items()
+            )
         ]
 
 

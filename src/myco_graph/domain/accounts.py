@@ -93,7 +93,9 @@ def _checked(form: SignUp) -> SignUp:
     names.check_name(form.handle, field="handle")
     display_name = " ".join(form.display_name.split())
     if not 1 <= len(display_name) <= 100:
-        raise BadUserInput("A display name has 1 to 100 characters.", field="displayName")
+        raise BadUserInput(
+            "A display name has 1 to 100 characters.", field="displayName"
+        )
     return SignUp(email, form.password, form.handle, display_name, form.kind)
 
 

@@ -66,7 +66,8 @@ class ProfileField:
 
     def _expected(self) -> str:
         if self.type is FieldType.INTEGER:
-            return f"{self.key} takes a whole number from {self.minimum} to {self.maximum}."
+            low, high = self.minimum, self.maximum
+            return f"{self.key} takes a whole number from {low} to {high}."
         if self.type in {FieldType.CHOICE, FieldType.CHOICES}:
             return f"{self.key} takes only the catalogue's choices."
         if self.type is FieldType.TEXT:
@@ -222,65 +223,163 @@ DIETS = _choices_of(
 
 SECTIONS: tuple[Section, ...] = (
     _section(
-        "identity", "Identity", "Identité",
+        "identity",
+        "Identity",
+        "Identité",
         {"name": "firstName", "type": T.TEXT, "en": "First name", "fr": "Prénom"},
-        {"name": "birthYear", "type": T.INTEGER, "en": "Birth year",
-         "fr": "Année de naissance", "minimum": 1900, "maximum": 2030},
-        {"name": "gender", "type": T.CHOICE, "en": "Gender", "fr": "Genre",
-         "choices": GENDERS},
+        {
+            "name": "birthYear",
+            "type": T.INTEGER,
+            "en": "Birth year",
+            "fr": "Année de naissance",
+            "minimum": 1900,
+            "maximum": 2030,
+        },
+        {
+            "name": "gender",
+            "type": T.CHOICE,
+            "en": "Gender",
+            "fr": "Genre",
+            "choices": GENDERS,
+        },
     ),
     _section(
-        "location", "Location", "Localisation",
+        "location",
+        "Location",
+        "Localisation",
         {"name": "city", "type": T.TEXT, "en": "City", "fr": "Ville"},
         {"name": "country", "type": T.TEXT, "en": "Country", "fr": "Pays"},
     ),
     _section(
-        "household", "Household", "Foyer",
-        {"name": "size", "type": T.INTEGER, "en": "People in the household",
-         "fr": "Personnes au foyer", "minimum": 1, "maximum": 30},
-        {"name": "children", "type": T.INTEGER, "en": "Children",
-         "fr": "Enfants", "minimum": 0, "maximum": 30},
-        {"name": "carOwner", "type": T.BOOLEAN, "en": "Owns a car",
-         "fr": "Possède une voiture"},
+        "household",
+        "Household",
+        "Foyer",
+        {
+            "name": "size",
+            "type": T.INTEGER,
+            "en": "People in the household",
+            "fr": "Personnes au foyer",
+            "minimum": 1,
+            "maximum": 30,
+        },
+        {
+            "name": "children",
+            "type": T.INTEGER,
+            "en": "Children",
+            "fr": "Enfants",
+            "minimum": 0,
+            "maximum": 30,
+        },
+        {
+            "name": "carOwner",
+            "type": T.BOOLEAN,
+            "en": "Owns a car",
+            "fr": "Possède une voiture",
+        },
     ),
     _section(
-        "consumption", "Consumption", "Consommation",
-        {"name": "nextCarPurchase", "type": T.CHOICE, "en": "Next car purchase",
-         "fr": "Prochain achat de voiture", "choices": HORIZONS},
-        {"name": "preferredBrands", "type": T.TEXT, "en": "Preferred brands",
-         "fr": "Marques préférées"},
-        {"name": "lastMovingDate", "type": T.DATE, "en": "Last move",
-         "fr": "Dernier déménagement"},
+        "consumption",
+        "Consumption",
+        "Consommation",
+        {
+            "name": "nextCarPurchase",
+            "type": T.CHOICE,
+            "en": "Next car purchase",
+            "fr": "Prochain achat de voiture",
+            "choices": HORIZONS,
+        },
+        {
+            "name": "preferredBrands",
+            "type": T.TEXT,
+            "en": "Preferred brands",
+            "fr": "Marques préférées",
+        },
+        {
+            "name": "lastMovingDate",
+            "type": T.DATE,
+            "en": "Last move",
+            "fr": "Dernier déménagement",
+        },
     ),
     _section(
-        "interests", "Interests", "Centres d'intérêt",
-        {"name": "hobbies", "type": T.CHOICES, "en": "Hobbies", "fr": "Loisirs",
-         "choices": HOBBIES},
+        "interests",
+        "Interests",
+        "Centres d'intérêt",
+        {
+            "name": "hobbies",
+            "type": T.CHOICES,
+            "en": "Hobbies",
+            "fr": "Loisirs",
+            "choices": HOBBIES,
+        },
         {"name": "bio", "type": T.TEXT, "en": "About me", "fr": "À propos de moi"},
     ),
     _section(
-        "music", "Music", "Musique",
-        {"name": "favoriteGenres", "type": T.CHOICES, "en": "Favourite genres",
-         "fr": "Genres préférés", "choices": GENRES},
-        {"name": "instruments", "type": T.CHOICES, "en": "Instruments played",
-         "fr": "Instruments pratiqués", "choices": INSTRUMENTS},
+        "music",
+        "Music",
+        "Musique",
+        {
+            "name": "favoriteGenres",
+            "type": T.CHOICES,
+            "en": "Favourite genres",
+            "fr": "Genres préférés",
+            "choices": GENRES,
+        },
+        {
+            "name": "instruments",
+            "type": T.CHOICES,
+            "en": "Instruments played",
+            "fr": "Instruments pratiqués",
+            "choices": INSTRUMENTS,
+        },
     ),
     _section(
-        "politics", "Politics", "Politique",
-        {"name": "leaning", "type": T.CHOICE, "en": "Political leaning",
-         "fr": "Sensibilité politique", "choices": LEANINGS, "special": True},
-        {"name": "causes", "type": T.CHOICES, "en": "Causes I support",
-         "fr": "Causes que je soutiens", "choices": CAUSES, "special": True},
+        "politics",
+        "Politics",
+        "Politique",
+        {
+            "name": "leaning",
+            "type": T.CHOICE,
+            "en": "Political leaning",
+            "fr": "Sensibilité politique",
+            "choices": LEANINGS,
+            "special": True,
+        },
+        {
+            "name": "causes",
+            "type": T.CHOICES,
+            "en": "Causes I support",
+            "fr": "Causes que je soutiens",
+            "choices": CAUSES,
+            "special": True,
+        },
     ),
     _section(
-        "health", "Health", "Santé",
-        {"name": "smoker", "type": T.BOOLEAN, "en": "Smoker", "fr": "Fumeur",
-         "special": True},
-        {"name": "diet", "type": T.CHOICE, "en": "Diet", "fr": "Régime alimentaire",
-         "choices": DIETS, "special": True},
-        {"name": "chronicCondition", "type": T.BOOLEAN,
-         "en": "Lives with a chronic condition",
-         "fr": "Vit avec une maladie chronique", "special": True},
+        "health",
+        "Health",
+        "Santé",
+        {
+            "name": "smoker",
+            "type": T.BOOLEAN,
+            "en": "Smoker",
+            "fr": "Fumeur",
+            "special": True,
+        },
+        {
+            "name": "diet",
+            "type": T.CHOICE,
+            "en": "Diet",
+            "fr": "Régime alimentaire",
+            "choices": DIETS,
+            "special": True,
+        },
+        {
+            "name": "chronicCondition",
+            "type": T.BOOLEAN,
+            "en": "Lives with a chronic condition",
+            "fr": "Vit avec une maladie chronique",
+            "special": True,
+        },
     ),
 )
 
@@ -294,7 +393,9 @@ def lookup(key: str) -> ProfileField:
     try:
         return FIELDS[key]
     except KeyError:
-        raise BadUserInput(f"No profile field is called '{key}'.", field="fields") from None
+        raise BadUserInput(
+            f"No profile field is called '{key}'.", field="fields"
+        ) from None
 
 
 def label(labels: Labels, language: str) -> str:

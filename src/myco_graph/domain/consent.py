@@ -17,7 +17,6 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from myco_graph.domain import access_log, catalogue
-from myco_graph.domain.profile import unwrap
 from myco_graph.domain.accounts import now
 from myco_graph.domain.models import (
     AccountKind,
@@ -28,6 +27,7 @@ from myco_graph.domain.models import (
     ProjectMember,
     Purpose,
 )
+from myco_graph.domain.profile import unwrap
 
 
 class Reason(StrEnum):
@@ -155,8 +155,12 @@ def reaches(grant: Grant, viewer: Viewer, read: Read) -> bool:
         case Audience.COOP:
             return viewer.kind in {AccountKind.MEMBER, AccountKind.ADMIN}
         case Audience.MEMBER:
-            return viewer.kind is not AccountKind.BRAND and (
-                grant.audience_id == viewer.account_id
+            # An anonymous viewer's id is None too: it must not match a grant
+            # whose audience id is missing.
+            return (
+                viewer.account_id is not None
+                and viewer.kind is not AccountKind.BRAND
+                and grant.audience_id == viewer.account_id
             )
         case Audience.BRAND:
             return viewer.kind is AccountKind.BRAND and (
@@ -264,9 +268,13 @@ class Session:
             if not decision.allowed:
                 outcomes.append(Outcome(decision))
                 continue
-            outcomes.append(Outcome(decision, self._values.get((read.subject_id, read.key))))
+            outcomes.append(
+                Outcome(decision, self._values.get((read.subject_id, read.key)))
+            )
             if decision.grant_id is not None:
-                self._pending.add(read.subject_id, read.purpose, read.key, decision.grant_id)
+                self._pending.add(
+                    read.subject_id, read.purpose, read.key, decision.grant_id
+                )
         return outcomes
 
     async def flush(self) -> None:
@@ -309,7 +317,7 @@ class Session:
         wanted = {read.project_id for read in reads if read.project_id is not None}
         missing = wanted - self._projects.keys()
         if missing and self.viewer.account_id is not None:
-            member_of = set(
+            member_of: set[Any] = set(
                 await ProjectMember.filter(
                     account_id=self.viewer.account_id,
                     project_id__in=missing,

@@ -76,8 +76,14 @@ async def export(account: Account) -> dict[str, Any]:
             await AccessLogEntry.filter(subject_id=account.id)
             .order_by("id")
             .values(
-                "viewer_key", "purpose", "day", "field_keys", "grant_ids", "reads",
-                "first_at", "last_at",
+                "viewer_key",
+                "purpose",
+                "day",
+                "field_keys",
+                "grant_ids",
+                "reads",
+                "first_at",
+                "last_at",
             )
         ),
         "projects": _rows(
@@ -97,8 +103,10 @@ async def erase(account: Account, password: str) -> None:
             await hook(conn, account)
         # The members whose values this one read keep their log lines, with
         # the reader anonymised (one random key, as the lines stay unique).
-        await AccessLogEntry.filter(viewer_id=account.id).using_db(conn).update(
-            viewer_id=None, viewer_key=f"erased:{secrets.token_hex(8)}"
+        await (
+            AccessLogEntry.filter(viewer_id=account.id)
+            .using_db(conn)
+            .update(viewer_id=None, viewer_key=f"erased:{secrets.token_hex(8)}")
         )
         # Values, grants, the member's own access log, tokens and memberships
         # go with the account row (ON DELETE CASCADE); share lines and events

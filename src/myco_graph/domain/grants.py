@@ -74,12 +74,16 @@ async def _check_audience(subject: Account, request: GrantRequest) -> None:
         if not await Project.exists(id=request.audience_id):
             raise BadUserInput("No such project.", field="audience.id")
         return
-    kind = AccountKind.MEMBER if request.audience is Audience.MEMBER else AccountKind.BRAND
+    kind = (
+        AccountKind.MEMBER if request.audience is Audience.MEMBER else AccountKind.BRAND
+    )
     if not await Account.exists(id=request.audience_id, kind=kind):
         raise BadUserInput(f"No such {kind.value}.", field="audience.id")
 
 
-async def grant(subject: Account, request: GrantRequest, issuer: Issuer) -> ConsentGrant:
+async def grant(
+    subject: Account, request: GrantRequest, issuer: Issuer
+) -> ConsentGrant:
     """Records a grant and its signed receipt."""
     keys = await _check(subject, request)
     async with in_transaction() as conn:

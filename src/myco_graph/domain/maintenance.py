@@ -21,5 +21,7 @@ EVENT_RETENTION = timedelta(days=30)
 @job(every=timedelta(hours=1))
 async def purge_stale_rows() -> None:
     tokens = await accounts.purge_tokens(older_than=TOKEN_RETENTION)
-    events = await Event.filter(created_at__lt=accounts.now() - EVENT_RETENTION).delete()
+    events = await Event.filter(
+        created_at__lt=accounts.now() - EVENT_RETENTION
+    ).delete()
     log.info("purged stale rows", extra={"tokens": tokens, "events": events})

@@ -8,6 +8,7 @@ the migration, which the ORM splits on semicolons: none there.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -48,6 +49,7 @@ class Account(Model):
     name: fields.OneToOneRelation[Name] = fields.OneToOneField(
         "models.Name", related_name="account", on_delete=fields.RESTRICT
     )
+    name_id: int
     handle = fields.CharField(max_length=64)
     display_name = fields.CharField(max_length=100)
     email = fields.CharField(max_length=254, unique=True)
@@ -68,6 +70,7 @@ class Token(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="tokens", on_delete=fields.CASCADE
     )
+    account_id: int
     kind = fields.CharEnumField(TokenKind, max_length=16)
     label = fields.CharField(max_length=100, default="")
     digest = fields.CharField(max_length=64, unique=True)
@@ -89,9 +92,12 @@ class ShareEntry(Model):
 
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="share_entries", null=True,
+        "models.Account",
+        related_name="share_entries",
+        null=True,
         on_delete=fields.SET_NULL,
     )
+    account_id: int | None
     shares = fields.IntField()
     unit_price_cents = fields.IntField()
     amount_cents = fields.BigIntField()
@@ -112,10 +118,13 @@ class Event(Model):
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=64)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="events", null=True,
+        "models.Account",
+        related_name="events",
+        null=True,
         on_delete=fields.SET_NULL,
     )
-    payload = fields.JSONField(default=dict)
+    account_id: int | None
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -150,8 +159,9 @@ class ProfileValue(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="profile_values", on_delete=fields.CASCADE
     )
+    account_id: int
     key = fields.CharField(max_length=64)
-    value = fields.JSONField()
+    value: fields.JSONField[dict[str, Any]] = fields.JSONField()
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -170,15 +180,16 @@ class ConsentGrant(Model):
     subject: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="consent_grants", on_delete=fields.CASCADE
     )
+    subject_id: int
     audience = fields.CharEnumField(Audience, max_length=16)
     audience_id = fields.BigIntField(null=True)
     purpose = fields.CharEnumField(Purpose, max_length=32)
-    field_keys = fields.JSONField()
+    field_keys: fields.JSONField[list[str]] = fields.JSONField()
     explicit = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(null=True)
     withdrawn_at = fields.DatetimeField(null=True)
-    receipt = fields.JSONField()
+    receipt: fields.JSONField[dict[str, Any]] = fields.JSONField()
     receipt_jws = fields.TextField()
 
     class Meta:
@@ -197,12 +208,13 @@ class AccessLogEntry(Model):
     subject: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="access_log", on_delete=fields.CASCADE
     )
+    subject_id: int
     viewer_key = fields.CharField(max_length=300)
     viewer_id = fields.BigIntField(null=True)
     purpose = fields.CharEnumField(Purpose, max_length=32)
     day = fields.DateField()
-    field_keys = fields.JSONField()
-    grant_ids = fields.JSONField()
+    field_keys: fields.JSONField[list[str]] = fields.JSONField()
+    grant_ids: fields.JSONField[list[int]] = fields.JSONField()
     reads = fields.IntField()
     first_at = fields.DatetimeField()
     last_at = fields.DatetimeField()
@@ -250,13 +262,17 @@ class Project(Model):
     name: fields.OneToOneRelation[Name] = fields.OneToOneField(
         "models.Name", related_name="project", on_delete=fields.RESTRICT
     )
+    name_id: int
     handle = fields.CharField(max_length=64)
     summary = fields.TextField(default="")
     visibility = fields.CharEnumField(Visibility, max_length=16)
     created_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="created_projects", null=True,
+        "models.Account",
+        related_name="created_projects",
+        null=True,
         on_delete=fields.SET_NULL,
     )
+    created_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -271,9 +287,11 @@ class ProjectMember(Model):
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="memberships", on_delete=fields.CASCADE
     )
+    project_id: int
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="memberships", on_delete=fields.CASCADE
     )
+    account_id: int
     role = fields.CharEnumField(ProjectRole, max_length=16)
     state = fields.CharEnumField(MembershipState, max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -28,9 +28,11 @@ async def set_values(account: Account, changes: Mapping[str, Any]) -> list[str]:
     kept = {key: value for key, value in cleaned.items() if value is not None}
     async with in_transaction() as conn:
         if cleared:
-            await ProfileValue.filter(account_id=account.id, key__in=cleared).using_db(
-                conn
-            ).delete()
+            await (
+                ProfileValue.filter(account_id=account.id, key__in=cleared)
+                .using_db(conn)
+                .delete()
+            )
         if kept:
             rows = [
                 ProfileValue(account_id=account.id, key=key, value=wrap(value))

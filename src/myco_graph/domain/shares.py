@@ -91,11 +91,16 @@ async def subscribe(account: Account, count: int) -> ShareEntry:
 
 
 async def register_totals() -> RegisterTotals:
-    row = await ShareEntry.filter(account_id__isnull=False).annotate(
-        shares_sum=Sum("shares"),
-        amount_sum=Sum("amount_cents"),
-        holders=Count("account_id", distinct=True),
-    ).first().values("shares_sum", "amount_sum", "holders")
+    row = (
+        await ShareEntry.filter(account_id__isnull=False)
+        .annotate(
+            shares_sum=Sum("shares"),
+            amount_sum=Sum("amount_cents"),
+            holders=Count("account_id", distinct=True),
+        )
+        .first()
+        .values("shares_sum", "amount_sum", "holders")
+    )
     row = row or {}
     return RegisterTotals(
         shares=int(row.get("shares_sum") or 0),

@@ -19,7 +19,6 @@ from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
 
 
-
 @strawberry.enum
 class AccountType(Enum):
     MEMBER = "member"
@@ -31,7 +30,9 @@ def row_id(node_id: str, *, field: str = "id") -> int:
     try:
         return int(node_id)
     except ValueError:
-        raise BadUserInput("This id does not name anything here.", field=field) from None
+        raise BadUserInput(
+            "This id does not name anything here.", field=field
+        ) from None
 
 
 @strawberry.interface(description="Anyone who signs in: a member, a brand or an admin.")
@@ -111,7 +112,7 @@ def account_loader(context: Context) -> DataLoader[int, models.Account | None]:
 
         loader = DataLoader(load_fn=load)
         context.loaders["account"] = loader
-    return loader  # type: ignore[no-any-return]
+    return loader
 
 
 def account_node(row: models.Account) -> Account:
@@ -128,7 +129,10 @@ class ApiToken(relay.Node):
     @classmethod
     def of(cls, row: models.Token) -> ApiToken:
         return cls(
-            id=row.id, label=row.label, created_at=row.created_at, revoked_at=row.revoked_at
+            id=row.id,
+            label=row.label,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
         )
 
     @classmethod
@@ -219,7 +223,9 @@ class RevokeApiTokenPayload:
 def node_row_id(global_id: relay.GlobalID, node_type: type[Any], field: str) -> int:
     """The row id inside a global id, which must name a ``node_type``."""
     if global_id.type_name != node_type.__name__:
-        raise BadUserInput(f"This id does not name a {node_type.__name__}.", field=field)
+        raise BadUserInput(
+            f"This id does not name a {node_type.__name__}.", field=field
+        )
     return row_id(global_id.node_id, field=field)
 
 
@@ -244,7 +250,9 @@ class AccountMutation:
             kind=AccountKind(input.account_type.value),
         )
         account = await accounts.sign_up(form)
-        token, row = await info.context.services.issuer.issue(account, TokenKind.SESSION)
+        token, row = await info.context.services.issuer.issue(
+            account, TokenKind.SESSION
+        )
         # The rest of the payload is read as the new session sees it.
         info.context.viewer, info.context.token = account, row
         return SignUpPayload(user_errors=[], token=token, account=account_node(account))
@@ -253,7 +261,9 @@ class AccountMutation:
     @user_errors
     async def log_in(self, info: Info, input: LogInInput) -> LogInPayload:
         account = await accounts.check_password(input.email, input.password)
-        token, row = await info.context.services.issuer.issue(account, TokenKind.SESSION)
+        token, row = await info.context.services.issuer.issue(
+            account, TokenKind.SESSION
+        )
         info.context.viewer, info.context.token = account, row
         return LogInPayload(user_errors=[], token=token, account=account_node(account))
 

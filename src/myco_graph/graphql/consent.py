@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry import relay
@@ -13,7 +14,13 @@ from strawberry.scalars import JSON
 from myco_graph.domain import catalogue, grants, models
 from myco_graph.domain.models import AccountKind, Audience, Purpose
 from myco_graph.errors import BadUserInput
-from myco_graph.graphql.accounts import Account, account_loader, account_node, node_row_id, row_id
+from myco_graph.graphql.accounts import (
+    Account,
+    account_loader,
+    account_node,
+    node_row_id,
+    row_id,
+)
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
 
@@ -23,12 +30,10 @@ def _field_key_member(key: str) -> str:
     return "".join(f"_{c}" if c.isupper() else c.upper() for c in f"{section}_{name}")
 
 
+_KEYS = {_field_key_member(key): key for key in catalogue.FIELDS}
+_FieldKeys: type[Enum] = Enum("ProfileFieldKey", _KEYS)  # type: ignore[misc]
 ProfileFieldKey = strawberry.enum(
-    Enum(  # type: ignore[misc]
-        "ProfileFieldKey",
-        {_field_key_member(key): key for key in catalogue.FIELDS},
-    ),
-    description="A profile field, by its catalogue key.",
+    _FieldKeys, description="A profile field, by its catalogue key."
 )
 
 AudienceKind = strawberry.enum(Audience, name="AudienceKind")
@@ -81,7 +86,7 @@ class ConsentGrant(relay.Node):
             created_at=row.created_at,
             expires_at=row.expires_at,
             withdrawn_at=row.withdrawn_at,
-            receipt=row.receipt,
+            receipt=cast(JSON, row.receipt),
             receipt_jws=row.receipt_jws,
         )
 
@@ -200,7 +205,7 @@ class ConsentMutation:
         member = info.context.require_kind(AccountKind.MEMBER)
         settings = info.context.services.settings
         request = grants.GrantRequest(
-            field_keys=[key.value for key in input.fields],
+            field_keys=[key.value for key in input.fields],  # type: ignore[attr-defined]
             audience=input.audience.kind,
             audience_id=audience_row_id(input.audience),
             purpose=input.purpose,
@@ -220,4 +225,3 @@ class ConsentMutation:
         grant_id = node_row_id(input.id, ConsentGrant, "id")
         row = await grants.withdraw(member, grant_id)
         return WithdrawConsentPayload(user_errors=[], grant=ConsentGrant.of(row))
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import cast
 
 import strawberry
 from strawberry import relay
@@ -34,7 +35,7 @@ def _own(info: Info, member_id: int, what: str) -> None:
 class Member(Account):
     @strawberry.field(description="The profile, read for display.")
     def profile(self) -> Profile:  # type: ignore[valid-type]
-        return profile_of(self.id, Purpose.DISPLAY)
+        return profile_of(self.id, Purpose.DISPLAY)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Seen by the member and by admins only.")
     async def shares(self, info: Info) -> ShareHolding:
@@ -107,7 +108,7 @@ class MemberMutation:
         document = await data_rights.export(member)
         if not input.include_access_log:
             document.pop("accessLog")
-        return ExportMyDataPayload(user_errors=[], document=document)
+        return ExportMyDataPayload(user_errors=[], document=cast(JSON, document))
 
     @strawberry.mutation(description="Erases your account and personal data.")
     @user_errors

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from enum import Enum
 from collections.abc import AsyncIterator
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -39,16 +39,14 @@ def graphql_name(spec: ProfileField) -> str:
     return _pascal(spec.section) + _pascal(spec.name)
 
 
+def _choice_enum(spec: ProfileField) -> type[Enum]:
+    members = {_enum_member(choice.value): choice.value for choice in spec.choices}
+    enum: type[Enum] = Enum(f"{graphql_name(spec)}Choice", members)  # type: ignore[misc]
+    return strawberry.enum(enum, description=f"Choices of {spec.key}.")
+
+
 CHOICE_ENUMS: dict[str, type[Enum]] = {
-    spec.key: strawberry.enum(
-        Enum(  # type: ignore[misc]
-            f"{graphql_name(spec)}Choice",
-            {_enum_member(choice.value): choice.value for choice in spec.choices},
-        ),
-        description=f"Choices of {spec.key}.",
-    )
-    for spec in catalogue.FIELDS.values()
-    if spec.choices
+    spec.key: _choice_enum(spec) for spec in catalogue.FIELDS.values() if spec.choices
 }
 
 
@@ -66,7 +64,7 @@ def value_type(spec: ProfileField) -> Any:
         case FieldType.CHOICE:
             return CHOICE_ENUMS[spec.key]
         case FieldType.CHOICES:
-            return list[CHOICE_ENUMS[spec.key]]  # type: ignore[valid-type]
+            return list[CHOICE_ENUMS[spec.key]]  # type: ignore[valid-type, name-defined]
     raise AssertionError(spec.type)
 
 
@@ -121,7 +119,7 @@ def consent_session(context: Context) -> consent.Session:
             remember=not isinstance(context.request, WebSocket),
         )
         context.loaders["consent_session"] = session
-    return session  # type: ignore[no-any-return]
+    return session
 
 
 def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome]:
@@ -138,13 +136,13 @@ def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome
 
         loader = DataLoader(load_fn=load, cache=False)
         context.loaders["consent"] = loader
-    return loader  # type: ignore[no-any-return]
+    return loader
 
 
 class AccessLogFlush(SchemaExtension):
     """Folds the operation's allowed reads into the access log, once, at its end."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context.context
         session = getattr(context, "loaders", {}).get("consent_session")
@@ -180,7 +178,8 @@ def _section_type(section: Section) -> type:
     for spec in section.fields:
         namespace[spec.name] = strawberry.field(
             resolver=_resolver(spec),
-            description=spec.labels["en"] + (" (special category)" if spec.special else ""),
+            description=spec.labels["en"]
+            + (" (special category)" if spec.special else ""),
         )
     cls = type(f"{_pascal(section.name)}Profile", (), namespace)
     return strawberry.type(cls, description=f"The {section.labels['en']} section.")
@@ -234,7 +233,9 @@ def _input_section(section: Section) -> type:
     )
 
 
-INPUT_SECTIONS = {section.name: _input_section(section) for section in catalogue.SECTIONS}
+INPUT_SECTIONS = {
+    section.name: _input_section(section) for section in catalogue.SECTIONS
+}
 
 
 def _set_input_type() -> type:

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from graphql import GraphQLError
 from myco_graph.graphql.accounts import (
     ACCOUNT_TYPES,
     AccountMutation,

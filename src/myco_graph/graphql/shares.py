@@ -10,7 +10,6 @@ from strawberry import relay
 
 from myco_graph.domain import models, shares
 from myco_graph.domain.models import AccountKind
-from myco_graph.errors import Forbidden
 from myco_graph.graphql.accounts import Account, account_node, row_id
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
@@ -114,7 +113,9 @@ class SubscribeSharesPayload:
 
 @strawberry.type
 class ShareQuery:
-    @strawberry.field(description="The whole share register, newest first; admins only.")
+    @strawberry.field(
+        description="The whole share register, newest first; admins only."
+    )
     async def share_register(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[ShareEntry]:

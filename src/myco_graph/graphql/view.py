@@ -36,7 +36,9 @@ def bearer_token(value: str | None) -> str | None:
         return None
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise errors.Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        raise errors.Unauthenticated(
+            "Send the token as 'Authorization: Bearer <token>'."
+        )
     return token.strip()
 
 
@@ -161,7 +163,9 @@ class GraphQLView(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
-    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+    async def run(
+        self, request: Any, context: Any = None, root_value: Any = None
+    ) -> Any:
         try:
             return await super().run(request)
         except HTTPException as exc:

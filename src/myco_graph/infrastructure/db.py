@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from tortoise import Tortoise, connections
-from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -88,6 +88,7 @@ async def make_migrations(settings: Settings) -> list[str]:
     config = tortoise_config(settings)
     async with TortoiseContext() as context:
         await context.init(config=config)
+        assert context.apps is not None
         detector = MigrationAutodetector(context.apps, config["apps"])
         return [str(writer.write()) for writer in await detector.changes()]
 
@@ -97,5 +98,6 @@ async def model_changes(settings: Settings) -> list[str]:
     config = tortoise_config(settings)
     async with TortoiseContext() as context:
         await context.init(config=config)
+        assert context.apps is not None
         detector = MigrationAutodetector(context.apps, config["apps"])
         return [writer.name for writer in await detector.changes()]

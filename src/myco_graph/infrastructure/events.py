@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
 import orjson
@@ -34,7 +34,7 @@ LISTENER_BACKLOG = 256
 class EventBus(Protocol):
     async def publish(self, channel: str, message: Message) -> None: ...
 
-    def listen(self, channel: str) -> AsyncIterator[Message]: ...
+    def listen(self, channel: str) -> AsyncGenerator[Message, None]: ...
 
     async def close(self) -> None: ...
 
@@ -57,7 +57,7 @@ class MemoryBus:
     def has_listeners(self, channel: str) -> bool:
         return bool(self._listeners.get(channel))
 
-    async def listen(self, channel: str) -> AsyncIterator[Message]:
+    async def listen(self, channel: str) -> AsyncGenerator[Message, None]:
         listener: asyncio.Queue[Message] = asyncio.Queue(LISTENER_BACKLOG)
         self._listeners[channel].add(listener)
         try:
@@ -97,7 +97,7 @@ class RedisBus:
         except (RedisError, OSError) as exc:
             raise BackendUnavailable("the event bus cannot be reached") from exc
 
-    async def listen(self, channel: str) -> AsyncIterator[Message]:
+    async def listen(self, channel: str) -> AsyncGenerator[Message, None]:
         async with self._lock:
             if not self._local.has_listeners(channel):
                 await self._pubsub.subscribe(channel)
@@ -127,7 +127,7 @@ class RedisBus:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
     async def _read(self) -> None:

@@ -49,8 +49,6 @@ def configure_logging(level: str, fmt: str) -> None:
                 }
             },
             "root": {"level": level, "handlers": ["stderr"]},
-            "loggers": {
-                name: {"level": "WARNING"} for name in _QUIET_LOGGERS
-            },
+            "loggers": {name: {"level": "WARNING"} for name in _QUIET_LOGGERS},
         }
     )
