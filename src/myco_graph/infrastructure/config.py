@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -10,7 +11,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from myco_graph.errors import ConfigurationError
 
@@ -101,7 +102,16 @@ def load_settings() -> Settings:
             f"MYCO_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors(include_input=False)
         )
-        raise ConfigurationError(f"invalid configuration: {problems}") from exc
+        # Not chained: pydantic's own message quotes every input, secrets too.
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
+    except SettingsError as exc:
+        # pydantic-settings fails this way, before validation, on a list
+        # value (MYCO_CORS_ORIGINS) that is not JSON.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"MYCO_{field.group(1).upper()}" if field else "a MYCO_* variable"
+        raise ConfigurationError(
+            f"invalid configuration: {name}: not a JSON list"
+        ) from exc
     if settings.secret_key is None and settings.uses_postgres:
         raise ConfigurationError(
             "MYCO_SECRET_KEY is required with PostgreSQL, so that every process "
