@@ -19,16 +19,26 @@ def account_channel(account_id: int) -> str:
     return f"account:{account_id}"
 
 
+def project_channel(project_id: int) -> str:
+    """The bus channel that carries what happens in one project."""
+    return f"project:{project_id}"
+
+
 async def record(
     conn: BaseDBAsyncClient,
     kind: str,
     *,
     account_id: int | None,
+    project_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> Event:
     """Writes an event row inside the caller's transaction."""
     return await Event.create(
-        kind=kind, account_id=account_id, payload=payload or {}, using_db=conn
+        kind=kind,
+        account_id=account_id,
+        project_id=project_id,
+        payload=payload or {},
+        using_db=conn,
     )
 
 
@@ -38,15 +48,19 @@ async def announce(event: Event) -> None:
     The event row is the record; the bus message only wakes live
     subscriptions, so an unreachable bus is logged, not raised.
     """
-    if event.account_id is None:
-        return
     message = {
         "id": event.id,
         "kind": event.kind,
         "payload": event.payload,
         "at": event.created_at.isoformat(),
     }
+    channels = []
+    if event.project_id is not None:
+        channels.append(project_channel(event.project_id))
+    elif event.account_id is not None:
+        channels.append(account_channel(event.account_id))
     try:
-        await bus.bus().publish(account_channel(event.account_id), message)
+        for channel in channels:
+            await bus.bus().publish(channel, message)
     except BackendUnavailable:
         log.warning("event not announced", extra={"event_id": event.id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from myco_graph.domain import catalogue, events, receipts
@@ -14,6 +15,7 @@ from myco_graph.domain.models import (
     AccountKind,
     Audience,
     ConsentGrant,
+    Event,
     Project,
     Purpose,
 )
@@ -41,7 +43,9 @@ class Issuer:
     domain: str
 
 
-async def _check(subject: Account, request: GrantRequest) -> list[str]:
+async def _check(
+    conn: BaseDBAsyncClient, subject: Account, request: GrantRequest
+) -> list[str]:
     if subject.kind is not AccountKind.MEMBER:
         raise Forbidden("Only members give consent over their own profile.")
     if not request.field_keys:
@@ -59,11 +63,11 @@ async def _check(subject: Account, request: GrantRequest) -> list[str]:
         )
     if request.expires_at is not None and request.expires_at <= now():
         raise BadUserInput("The expiry must be in the future.", field="expiresAt")
-    await _check_audience(subject, request)
+    await _check_audience(conn, request)
     return keys
 
 
-async def _check_audience(subject: Account, request: GrantRequest) -> None:
+async def _check_audience(conn: BaseDBAsyncClient, request: GrantRequest) -> None:
     if request.audience not in NAMED_AUDIENCES:
         if request.audience_id is not None:
             raise BadUserInput("This audience takes no id.", field="audience.id")
@@ -71,13 +75,13 @@ async def _check_audience(subject: Account, request: GrantRequest) -> None:
     if request.audience_id is None:
         raise BadUserInput("This audience needs an id.", field="audience.id")
     if request.audience is Audience.PROJECT:
-        if not await Project.exists(id=request.audience_id):
+        if not await Project.exists(id=request.audience_id, using_db=conn):
             raise BadUserInput("No such project.", field="audience.id")
         return
     kind = (
         AccountKind.MEMBER if request.audience is Audience.MEMBER else AccountKind.BRAND
     )
-    if not await Account.exists(id=request.audience_id, kind=kind):
+    if not await Account.exists(id=request.audience_id, kind=kind, using_db=conn):
         raise BadUserInput(f"No such {kind.value}.", field="audience.id")
 
 
@@ -85,31 +89,39 @@ async def grant(
     subject: Account, request: GrantRequest, issuer: Issuer
 ) -> ConsentGrant:
     """Records a grant and its signed receipt."""
-    keys = await _check(subject, request)
     async with in_transaction() as conn:
-        row = await ConsentGrant.create(
-            subject=subject,
-            audience=request.audience,
-            audience_id=request.audience_id,
-            purpose=request.purpose,
-            field_keys=keys,
-            explicit=request.explicit,
-            created_at=now(),
-            expires_at=request.expires_at,
-            receipt={},
-            receipt_jws="",
-            using_db=conn,
-        )
-        row.receipt = receipts.document(
-            row, subject, base_url=issuer.base_url, domain=issuer.domain
-        )
-        row.receipt_jws = await receipts.sign(row.receipt)
-        await row.save(update_fields=["receipt", "receipt_jws"], using_db=conn)
-        event = await events.record(
-            conn, "consent.granted", account_id=subject.id, payload={"grant": row.id}
-        )
+        row, event = await grant_within(conn, subject, request, issuer)
     await events.announce(event)
     return row
+
+
+async def grant_within(
+    conn: BaseDBAsyncClient, subject: Account, request: GrantRequest, issuer: Issuer
+) -> tuple[ConsentGrant, Event]:
+    """Records a grant in the caller's transaction; announce the event after it."""
+    keys = await _check(conn, subject, request)
+    row = await ConsentGrant.create(
+        subject=subject,
+        audience=request.audience,
+        audience_id=request.audience_id,
+        purpose=request.purpose,
+        field_keys=keys,
+        explicit=request.explicit,
+        created_at=now(),
+        expires_at=request.expires_at,
+        receipt={},
+        receipt_jws="",
+        using_db=conn,
+    )
+    row.receipt = receipts.document(
+        row, subject, base_url=issuer.base_url, domain=issuer.domain
+    )
+    row.receipt_jws = await receipts.sign(row.receipt)
+    await row.save(update_fields=["receipt", "receipt_jws"], using_db=conn)
+    event = await events.record(
+        conn, "consent.granted", account_id=subject.id, payload={"grant": row.id}
+    )
+    return row, event
 
 
 async def withdraw(subject: Account, grant_id: int) -> ConsentGrant:

@@ -124,12 +124,16 @@ class Event(Model):
         on_delete=fields.SET_NULL,
     )
     account_id: int | None
+    project_id = fields.BigIntField(null=True)
     payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         table = "events"
-        indexes = [Index(fields=["account_id", "id"])]
+        indexes = [
+            Index(fields=["account_id", "id"]),
+            Index(fields=["project_id", "id"]),
+        ]
 
 
 class Audience(StrEnum):
@@ -294,9 +298,158 @@ class ProjectMember(Model):
     account_id: int
     role = fields.CharEnumField(ProjectRole, max_length=16)
     state = fields.CharEnumField(MembershipState, max_length=16)
+    # What the newcomer chose to share with the project's members; it becomes
+    # a grant when the membership becomes active.
+    sharing: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    sharing_explicit = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "project_members"
         unique_together = (("project_id", "account_id"),)
         indexes = [Index(fields=["account_id", "state"])]
+
+
+class Message(Model):
+    """A message in a project discussion (a deleted one keeps an empty row)."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="messages", on_delete=fields.CASCADE
+    )
+    project_id: int
+    author: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account",
+        related_name="messages",
+        null=True,
+        on_delete=fields.SET_NULL,
+    )
+    author_id: int | None
+    body = fields.TextField()
+    mentions: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    links: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    removed_by_admin = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "messages"
+        indexes = [Index(fields=["project_id", "id"])]
+
+
+class Poll(Model):
+    """A question to the members of a project, open until it closes."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="polls", on_delete=fields.CASCADE
+    )
+    project_id: int
+    author: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="polls", null=True, on_delete=fields.SET_NULL
+    )
+    author_id: int | None
+    question = fields.CharField(max_length=300)
+    options: fields.JSONField[list[str]] = fields.JSONField()
+    multiple = fields.BooleanField(default=False)
+    closes_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "polls"
+        indexes = [Index(fields=["project_id", "closes_at"])]
+
+
+class Vote(Model):
+    """One option chosen by one member in one poll: a ballot is a set of these.
+
+    Who voted what stays in the database only to let a member change their
+    ballot; the API shows counts alone.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
+        "models.Poll", related_name="votes", on_delete=fields.CASCADE
+    )
+    poll_id: int
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="votes", null=True, on_delete=fields.SET_NULL
+    )
+    account_id: int | None
+    option = fields.SmallIntField()
+
+    class Meta:
+        table = "votes"
+        unique_together = (("poll_id", "account_id", "option"),)
+
+
+class Pool(Model):
+    """A money pool: a target in cents, a deadline, contributions, a ledger."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="pools", on_delete=fields.CASCADE
+    )
+    project_id: int
+    author: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="pools", null=True, on_delete=fields.SET_NULL
+    )
+    author_id: int | None
+    title = fields.CharField(max_length=200)
+    target_cents = fields.BigIntField()
+    deadline = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pools"
+        indexes = [Index(fields=["project_id", "id"])]
+
+
+class Contribution(Model):
+    """A line of a pool ledger (the payment itself happens outside the server)."""
+
+    id = fields.BigIntField(primary_key=True)
+    pool: fields.ForeignKeyRelation[Pool] = fields.ForeignKeyField(
+        "models.Pool", related_name="contributions", on_delete=fields.CASCADE
+    )
+    pool_id: int
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account",
+        related_name="contributions",
+        null=True,
+        on_delete=fields.SET_NULL,
+    )
+    account_id: int | None
+    amount_cents = fields.BigIntField()
+    hidden = fields.BooleanField(default=False)
+    payment_reference = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "contributions"
+        indexes = [Index(fields=["pool_id", "id"])]
+
+
+class StoredFile(Model):
+    """A file or photo of a project, whose bytes live in the storage backend."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="files", on_delete=fields.CASCADE
+    )
+    project_id: int
+    uploader: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="files", null=True, on_delete=fields.SET_NULL
+    )
+    uploader_id: int | None
+    name = fields.CharField(max_length=200)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    storage_key = fields.CharField(max_length=200, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "files"
+        indexes = [Index(fields=["project_id", "id"])]

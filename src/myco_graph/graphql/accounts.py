@@ -220,12 +220,13 @@ class RevokeApiTokenPayload:
     api_token: ApiToken | None = None
 
 
-def node_row_id(global_id: relay.GlobalID, node_type: type[Any], field: str) -> int:
+def node_row_id(
+    global_id: relay.GlobalID, node_type: type[Any] | str, field: str
+) -> int:
     """The row id inside a global id, which must name a ``node_type``."""
-    if global_id.type_name != node_type.__name__:
-        raise BadUserInput(
-            f"This id does not name a {node_type.__name__}.", field=field
-        )
+    name = node_type if isinstance(node_type, str) else node_type.__name__
+    if global_id.type_name != name:
+        raise BadUserInput(f"This id does not name a {name}.", field=field)
     return row_id(global_id.node_id, field=field)
 
 

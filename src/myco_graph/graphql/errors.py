@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar, get_type_hints
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import StreamExecutionResult
 
-from graphql import GraphQLError
 from myco_graph import errors
 from myco_graph.infrastructure.logs import request_id
 

@@ -5,13 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
-
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -20,6 +13,13 @@ from graphql import (
     Visitor,
     visit,
 )
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
 from myco_graph.infrastructure.config import Settings
 
 PAGE_ARGUMENTS = ("first", "last")

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from graphql import GraphQLError
 from myco_graph.graphql.accounts import (
     ACCOUNT_TYPES,
     AccountMutation,
@@ -20,11 +20,18 @@ from myco_graph.graphql.accounts import (
     ApiToken,
 )
 from myco_graph.graphql.consent import ConsentGrant, ConsentMutation
+from myco_graph.graphql.discussion import DiscussionMutation, Message
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
 from myco_graph.graphql.profile import AccessLogFlush, ProfileMutation, ProfileQuery
+from myco_graph.graphql.projects import (
+    Project,
+    ProjectMutation,
+    ProjectQuery,
+    ProjectSubscription,
+)
 from myco_graph.graphql.shares import ShareEntry, ShareMutation, ShareQuery
 from myco_graph.infrastructure.config import Settings
 
@@ -34,14 +41,46 @@ class NodeQuery:
     node: relay.Node | None = relay.node(description="Any object by its global id.")
 
 
+# One line per area, so that each area's types are added in one place.
 Query = merge_types(
-    "Query", (NodeQuery, AccountQuery, MemberQuery, ProfileQuery, ShareQuery)
+    "Query",
+    (
+        NodeQuery,
+        AccountQuery,
+        MemberQuery,
+        ProfileQuery,
+        ShareQuery,
+        ProjectQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, MemberMutation, ProfileMutation, ConsentMutation, ShareMutation),
+    (
+        AccountMutation,
+        MemberMutation,
+        ProfileMutation,
+        ConsentMutation,
+        ShareMutation,
+        ProjectMutation,
+        DiscussionMutation,
+    ),
 )
-Subscription = merge_types("Subscription", (EventSubscription, MemberSubscription))
+Subscription = merge_types(
+    "Subscription",
+    (
+        EventSubscription,
+        MemberSubscription,
+        ProjectSubscription,
+    ),
+)
+NODE_TYPES = [
+    *ACCOUNT_TYPES.values(),
+    ApiToken,
+    ConsentGrant,
+    ShareEntry,
+    Project,
+    Message,
+]
 
 
 class Schema(strawberry.Schema):
@@ -68,7 +107,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*ACCOUNT_TYPES.values(), ApiToken, ConsentGrant, ShareEntry],
+        types=NODE_TYPES,
         extensions=extensions,
         config=StrawberryConfig(**config),
     )

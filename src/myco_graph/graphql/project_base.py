@@ -1,0 +1,90 @@
+"""What every part of a project's GraphQL shares: the base type and access checks.
+
+The Project type is assembled in ``graphql.projects`` from this base and one
+mixin per area (discussion, polls, pools, files), each in its own module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from myco_graph.domain import models, projects
+from myco_graph.domain.projects import Actor, Operation
+from myco_graph.errors import Forbidden, NotFound
+from myco_graph.graphql.context import Info
+
+
+@strawberry.enum
+class ProjectVisibility(Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+@strawberry.enum
+class ProjectRole(Enum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+async def access(info: Info, project_id: int) -> tuple[models.Project, Actor]:
+    """The project and the viewer's standing in it, read once per request.
+
+    A private project is NotFound for anyone outside it.
+    """
+    cache: dict[int, tuple[models.Project, Actor]] = info.context.loaders.setdefault(
+        "project_access", {}
+    )
+    if project_id not in cache:
+        project = await models.Project.get_or_none(id=project_id)
+        if project is None:
+            raise NotFound("No such project.")
+        actor = await projects.actor_of(project, info.context.viewer)
+        cache[project_id] = (project, actor)
+    project, actor = cache[project_id]
+    if (
+        project.visibility is models.Visibility.PRIVATE
+        and actor not in projects.MEMBERS
+    ):
+        raise NotFound("No such project.")
+    return project, actor
+
+
+async def authorize(
+    info: Info, project_id: int, operation: Operation
+) -> tuple[models.Project, Actor]:
+    """The project and the viewer's standing, if the viewer may do ``operation``."""
+    project, actor = await access(info, project_id)
+    if not projects.allowed(operation, actor, project.visibility):
+        if actor is Actor.ANONYMOUS:
+            raise Forbidden("Sign in to do this in a project.")
+        raise Forbidden(f"A project {actor.value} cannot do this.")
+    return project, actor
+
+
+async def may(info: Info, project_id: int, operation: Operation) -> bool:
+    """Whether the viewer may do ``operation``, for filtering rather than refusing."""
+    try:
+        await authorize(info, project_id, operation)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
+def forget_access(info: Info, project_id: int) -> None:
+    """Drops the cached standing after a change of membership in this request."""
+    info.context.loaders.get("project_access", {}).pop(project_id, None)
+
+
+@strawberry.type(description="A project: public (listed, federated) or private.")
+class ProjectBase(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    summary: str
+    visibility: ProjectVisibility
+    created_at: datetime
+    row: strawberry.Private[models.Project]

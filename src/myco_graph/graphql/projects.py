@@ -1,0 +1,408 @@
+"""Projects in GraphQL: the assembled Project type, membership, activity."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from tortoise.expressions import Q
+
+from myco_graph.domain import grants, models, projects
+from myco_graph.domain.events import project_channel
+from myco_graph.domain.models import AccountKind, MembershipState, Purpose, Visibility
+from myco_graph.domain.names import name_key
+from myco_graph.domain.projects import Operation, Sharing
+from myco_graph.errors import NotFound
+from myco_graph.graphql.accounts import account_loader, node_row_id, row_id
+from myco_graph.graphql.consent import ProfileFieldKey
+from myco_graph.graphql.context import Info
+from myco_graph.graphql.discussion import Message, MessagesOfProject
+from myco_graph.graphql.errors import UserError, user_errors
+from myco_graph.graphql.members import Member
+from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.graphql.profile import Profile, profile_of
+from myco_graph.graphql.project_base import (
+    ProjectRole,
+    ProjectVisibility,
+    access,
+    authorize,
+    forget_access,
+)
+from myco_graph.infrastructure.events import bus
+
+
+@strawberry.type(
+    description="A member's place in a project, and what they share there."
+)
+class ProjectMember:
+    role: ProjectRole
+    joined_at: datetime
+    shared_fields: list[ProfileFieldKey]  # type: ignore[valid-type]
+    account_id: strawberry.Private[int]
+    project_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def member(self, info: Info) -> Member | None:
+        row = await account_loader(info.context).load(self.account_id)
+        return Member.of(row) if row is not None else None
+
+    @strawberry.field(description="What this member shares with the project.")
+    def profile(self) -> Profile:  # type: ignore[valid-type]
+        return profile_of(  # type: ignore[no-any-return]
+            self.account_id, Purpose.PROJECT_COLLABORATION, self.project_id
+        )
+
+    @classmethod
+    def of(cls, row: models.ProjectMember) -> ProjectMember:
+        return cls(
+            role=ProjectRole(row.role.value),
+            joined_at=row.created_at,
+            shared_fields=[ProfileFieldKey(key) for key in row.sharing],
+            account_id=row.account_id,
+            project_id=row.project_id,
+        )
+
+
+@strawberry.type(description="A project: public (listed, federated) or private.")
+class Project(MessagesOfProject):
+    @strawberry.field(description="The viewer's role here, or null.")
+    async def viewer_role(self, info: Info) -> ProjectRole | None:
+        _, actor = await access(info, self.id)
+        role = {"member": "member", "admin": "admin", "owner": "owner"}.get(actor.value)
+        return ProjectRole(role) if role else None
+
+    @strawberry.field
+    async def member_count(self, info: Info) -> int:
+        await access(info, self.id)
+        return await models.ProjectMember.filter(
+            project_id=self.id, state=MembershipState.ACTIVE
+        ).count()
+
+    @strawberry.field(description="Members, newest first; seen by members only.")
+    async def members(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[ProjectMember]:
+        await authorize(info, self.id, Operation.LIST_MEMBERS)
+        query = models.ProjectMember.filter(
+            project_id=self.id, state=MembershipState.ACTIVE
+        )
+        return await connection(query, ProjectMember.of, first, after)
+
+    @strawberry.field(description="Requests to join, for the project's staff.")
+    async def join_requests(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[ProjectMember]:
+        await authorize(info, self.id, Operation.DECIDE_REQUEST)
+        query = models.ProjectMember.filter(
+            project_id=self.id, state=MembershipState.REQUESTED
+        )
+        return await connection(query, ProjectMember.of, first, after)
+
+    @classmethod
+    def of(cls, row: models.Project) -> Project:
+        return cls(
+            id=row.id,
+            name=row.handle,
+            summary=row.summary,
+            visibility=ProjectVisibility(row.visibility.value),
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Project | None]:
+        ids = [row_id(node_id) for node_id in node_ids]
+        return [await visible_project(info, project_id) for project_id in ids]
+
+
+async def visible_project(info: Info, project_id: int) -> Project | None:
+    """The project if the viewer may see it; None hides private ones."""
+    try:
+        project, _ = await access(info, project_id)
+    except NotFound:
+        return None
+    return Project.of(project)
+
+
+def project_id_of(global_id: relay.GlobalID, field: str = "projectId") -> int:
+    return node_row_id(global_id, Project, field)
+
+
+def member_id_of(global_id: relay.GlobalID, field: str = "memberId") -> int:
+    return node_row_id(global_id, Member, field)
+
+
+def issuer(info: Info) -> grants.Issuer:
+    settings = info.context.services.settings
+    return grants.Issuer(str(settings.base_url).rstrip("/"), settings.domain)
+
+
+@strawberry.input(description="Profile fields shared with a project's members.")
+class SharingInput:
+    fields: list[ProfileFieldKey]  # type: ignore[valid-type]
+    explicit: bool = strawberry.field(
+        default=False, description="Needed to share special-category fields."
+    )
+
+    def sharing(self) -> Sharing:
+        keys = [key.value for key in self.fields]  # type: ignore[attr-defined]
+        return Sharing(keys, self.explicit)
+
+
+NO_SHARING = Sharing([])
+
+
+@strawberry.input
+class CreateProjectInput:
+    name: str
+    summary: str = ""
+    visibility: ProjectVisibility = ProjectVisibility.PUBLIC
+    sharing: SharingInput | None = None
+
+
+@strawberry.input
+class UpdateProjectInput:
+    project_id: relay.GlobalID
+    summary: str
+
+
+@strawberry.input
+class JoinProjectInput:
+    project_id: relay.GlobalID
+    sharing: SharingInput | None = None
+
+
+@strawberry.input
+class ProjectMemberInput:
+    project_id: relay.GlobalID
+    member_id: relay.GlobalID
+
+
+@strawberry.input
+class DecideJoinRequestInput:
+    project_id: relay.GlobalID
+    member_id: relay.GlobalID
+    approve: bool
+
+
+@strawberry.input
+class SetProjectRoleInput:
+    project_id: relay.GlobalID
+    member_id: relay.GlobalID
+    role: ProjectRole
+
+
+@strawberry.input
+class ProjectInput:
+    project_id: relay.GlobalID
+
+
+@strawberry.type
+class ProjectPayload:
+    user_errors: list[UserError]
+    project: Project | None = None
+
+
+def _sharing(given: SharingInput | None) -> Sharing:
+    return given.sharing() if given is not None else NO_SHARING
+
+
+async def _payload(info: Info, project_id: int) -> ProjectPayload:
+    forget_access(info, project_id)
+    return ProjectPayload(
+        user_errors=[], project=await visible_project(info, project_id)
+    )
+
+
+@strawberry.type
+class ProjectQuery:
+    @strawberry.field(description="Public projects, newest first, optionally searched.")
+    async def projects(
+        self,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Project]:
+        query = models.Project.filter(visibility=Visibility.PUBLIC)
+        if search and search.strip():
+            term = search.strip()
+            query = query.filter(Q(handle__icontains=term) | Q(summary__icontains=term))
+        return await connection(query, Project.of, first, after)
+
+    @strawberry.field(description="A project by its name, if you may see it.")
+    async def project(self, info: Info, name: str) -> Project | None:
+        row = await models.Project.get_or_none(name__key=name_key(name))
+        return await visible_project(info, row.id) if row is not None else None
+
+    @strawberry.field(description="The viewer's projects, newest first.")
+    async def my_projects(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Project]:
+        viewer = info.context.require_viewer()
+        query = models.Project.filter(
+            memberships__account_id=viewer.id,
+            memberships__state=MembershipState.ACTIVE,
+        )
+        return await connection(query, Project.of, first, after)
+
+
+@strawberry.type
+class ProjectMutation:
+    @strawberry.mutation(description="Creates a project; you become its owner.")
+    @user_errors
+    async def create_project(
+        self, info: Info, input: CreateProjectInput
+    ) -> ProjectPayload:
+        owner = info.context.require_kind(AccountKind.MEMBER)
+        visibility = Visibility(input.visibility.value)
+        sharing = _sharing(input.sharing)
+        row = await projects.create(
+            owner, input.name, input.summary, visibility, sharing, issuer(info)
+        )
+        return await _payload(info, row.id)
+
+    @strawberry.mutation
+    @user_errors
+    async def update_project(
+        self, info: Info, input: UpdateProjectInput
+    ) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, _ = await authorize(info, project_id, Operation.UPDATE_PROJECT)
+        await projects.update(project, input.summary)
+        return await _payload(info, project_id)
+
+    @strawberry.mutation(
+        description="Asks to join a public project, or accepts an invitation; "
+        "says what you share with its members."
+    )
+    @user_errors
+    async def join_project(self, info: Info, input: JoinProjectInput) -> ProjectPayload:
+        member = info.context.require_kind(AccountKind.MEMBER)
+        project_id = project_id_of(input.project_id)
+        invited = await models.ProjectMember.exists(
+            project_id=project_id, account_id=member.id, state=MembershipState.INVITED
+        )
+        if invited:
+            project = await models.Project.get(id=project_id)
+            await projects.accept_invitation(
+                project, member, _sharing(input.sharing), issuer(info)
+            )
+        else:
+            project, _ = await authorize(info, project_id, Operation.REQUEST_TO_JOIN)
+            await projects.request_to_join(
+                project, member, _sharing(input.sharing), issuer(info)
+            )
+        return await _payload(info, project_id)
+
+    @strawberry.mutation
+    @user_errors
+    async def invite_to_project(
+        self, info: Info, input: ProjectMemberInput
+    ) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, _ = await authorize(info, project_id, Operation.INVITE)
+        await projects.invite(project, member_id_of(input.member_id), issuer(info))
+        return await _payload(info, project_id)
+
+    @strawberry.mutation
+    @user_errors
+    async def decide_join_request(
+        self, info: Info, input: DecideJoinRequestInput
+    ) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, _ = await authorize(info, project_id, Operation.DECIDE_REQUEST)
+        await projects.decide_request(
+            project, member_id_of(input.member_id), input.approve, issuer(info)
+        )
+        return await _payload(info, project_id)
+
+    @strawberry.mutation
+    @user_errors
+    async def leave_project(self, info: Info, input: ProjectInput) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, _ = await authorize(info, project_id, Operation.LEAVE)
+        await projects.leave(project, info.context.require_viewer())
+        return await _payload(info, project_id)
+
+    @strawberry.mutation
+    @user_errors
+    async def remove_project_member(
+        self, info: Info, input: ProjectMemberInput
+    ) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, actor = await authorize(info, project_id, Operation.REMOVE_MEMBER)
+        await projects.remove_member(project, actor, member_id_of(input.member_id))
+        return await _payload(info, project_id)
+
+    @strawberry.mutation
+    @user_errors
+    async def set_project_role(
+        self, info: Info, input: SetProjectRoleInput
+    ) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, _ = await authorize(info, project_id, Operation.SET_ROLE)
+        role = models.ProjectRole(input.role.value)
+        await projects.set_role(project, member_id_of(input.member_id), role)
+        return await _payload(info, project_id)
+
+    @strawberry.mutation(description="Changes what you share with a project.")
+    @user_errors
+    async def set_project_sharing(
+        self, info: Info, input: JoinProjectInput
+    ) -> ProjectPayload:
+        project_id = project_id_of(input.project_id)
+        project, _ = await authorize(info, project_id, Operation.SET_SHARING)
+        member = info.context.require_viewer()
+        await projects.set_sharing(
+            project, member, _sharing(input.sharing), issuer(info)
+        )
+        return await _payload(info, project_id)
+
+
+@strawberry.type(description="Something that happened in a project.")
+class ProjectActivity:
+    kind: str
+    occurred_at: datetime
+    payload: JSON
+    message_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The message concerned, for message events.")
+    async def message(self, info: Info) -> Message | None:
+        if self.message_id is None:
+            return None
+        row = await models.Message.get_or_none(id=self.message_id)
+        return Message.of(row) if row is not None else None
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> ProjectActivity:
+        payload = event["payload"]
+        return cls(
+            kind=event["kind"],
+            occurred_at=datetime.fromisoformat(event["at"]),
+            payload=payload,
+            message_id=payload.get("message"),
+        )
+
+
+@strawberry.type
+class ProjectSubscription:
+    @strawberry.subscription(
+        description="New messages, poll and pool changes, for the project's members."
+    )
+    async def project_activity(
+        self, info: Info, project_id: relay.GlobalID
+    ) -> AsyncGenerator[ProjectActivity, None]:
+        row_id_ = project_id_of(project_id)
+        await authorize(info, row_id_, Operation.FOLLOW_ACTIVITY)
+        async for event in bus().listen(project_channel(row_id_)):
+            # Standing is read again for each event: a member who left or was
+            # removed stops receiving at once.
+            forget_access(info, row_id_)
+            await authorize(info, row_id_, Operation.FOLLOW_ACTIVITY)
+            yield ProjectActivity.of(event)
