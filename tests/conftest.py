@@ -22,6 +22,7 @@ import uvicorn
 from tortoise import Tortoise, connections
 
 from myco_graph.app import create_app
+from myco_graph.infrastructure import db
 from myco_graph.infrastructure.config import Settings
 from tests.helpers import GraphQLClient
 
@@ -100,8 +101,6 @@ async def server(settings: Settings) -> AsyncIterator[str]:
 
 async def migrate_first(settings: Settings) -> None:
     """On PostgreSQL, serving refuses a database without its migrations."""
-    from myco_graph.infrastructure import db
-
     await db.open_database(settings)
     try:
         await db.migrate(settings)
@@ -139,3 +138,16 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def api(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+def database(server: str) -> None:
+    """The ORM, opened by the running server, for tests of the domain itself."""
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis; tests of Redis itself are skipped without one."""
+    if REDIS_URL is None:
+        pytest.skip("set MYCO_TEST_REDIS_URL to test against Redis")
+    return REDIS_URL

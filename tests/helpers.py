@@ -30,11 +30,9 @@ class StatementCounter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = str(record.msg)
-        # The ORM also logs pool creation and closing on this logger.
-        pool_events = ("Created connection pool", "Closed connection pool")
-        if not message.startswith(pool_events):
-            self.statements.append(message)
+        # The ORM also logs opening and closing connections on this logger.
+        if not str(record.msg).startswith(("Created connection", "Closed connection")):
+            self.statements.append(record.getMessage())
 
     @property
     def count(self) -> int:
