@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 from datetime import timedelta
+
+from arq.connections import RedisSettings, create_pool
 
 from myco_graph.domain.accounts import now
 from myco_graph.domain.maintenance import purge_stale_rows
@@ -15,11 +18,13 @@ from myco_graph.infrastructure.jobs import ArqJobs
 from tests.helpers import GraphQLClient
 
 BURST_WORKER = """
+import sys
 from arq.worker import run_worker
 from myco_graph.infrastructure.config import load_settings
 from myco_graph.worker import worker_settings
 
-run_worker(worker_settings(load_settings()), burst=True, poll_delay=0.05)
+settings = worker_settings(load_settings())
+run_worker(settings, queue_name=sys.argv[1], burst=True, poll_delay=0.05)
 """
 
 
@@ -42,14 +47,20 @@ async def test_worker_process_runs_the_purge_enqueued_through_redis(
 ) -> None:
     await api.sign_up("alice")
     await Token.all().update(expires_at=now() - timedelta(days=8))
-    jobs = await ArqJobs.connect(redis_url)
-    await jobs.enqueue(purge_stale_rows)
-    await jobs.close()
+    # A queue of its own, so that another test run on this Redis cannot steal
+    # the job.
+    queue_name = f"test:queue:{secrets.token_hex(4)}"
+    pool = await create_pool(
+        RedisSettings.from_dsn(redis_url), default_queue_name=queue_name
+    )
+    await ArqJobs(pool).enqueue(purge_stale_rows)
+    await pool.aclose()
 
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         BURST_WORKER,
+        queue_name,
         env=environment(settings),
         stderr=asyncio.subprocess.PIPE,
     )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import pytest
+from arq.connections import RedisSettings, create_pool
 from arq.worker import create_worker
 
 from myco_graph.infrastructure.config import Settings
@@ -80,13 +82,20 @@ def test_worker_runs_every_registered_job_and_the_periodic_ones() -> None:
     assert purge.minute == {0}
 
 
+@pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 async def test_arq_worker_runs_a_job_enqueued_through_redis(redis_url: str) -> None:
-    jobs = await ArqJobs.connect(redis_url)
-    await jobs.enqueue(remember, value=5)
+    # A queue of its own, so that another test run on this Redis cannot steal
+    # the job.
+    queue_name = f"test:queue:{secrets.token_hex(4)}"
+    pool = await create_pool(
+        RedisSettings.from_dsn(redis_url), default_queue_name=queue_name
+    )
+    await ArqJobs(pool).enqueue(remember, value=5)
     # The worker's start-up opens the database and installs the queue and
     # the bus; in this process the test server already holds all three.
     worker = create_worker(
         worker_settings(Settings(redis_url=redis_url)),
+        queue_name=queue_name,
         burst=True,
         poll_delay=0.05,
         handle_signals=False,
@@ -96,6 +105,6 @@ async def test_arq_worker_runs_a_job_enqueued_through_redis(redis_url: str) -> N
 
     await worker.main()
     await worker.close()
-    await jobs.close()
+    await pool.aclose()
 
     assert seen == [5]
