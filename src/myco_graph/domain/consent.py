@@ -252,6 +252,11 @@ class Session:
         self._values: dict[tuple[int, str], Any] = {}
         self._projects: dict[int, bool] = {}
         self._pending = access_log.Folded()
+        self._decided: dict[Read, Outcome] = {}
+
+    def decided(self, read: Read) -> Outcome | None:
+        """The outcome of a read this session already decided, if it remembers."""
+        return self._decided.get(read)
 
     async def read(self, reads: Sequence[Read]) -> list[Outcome]:
         """Decides a batch of reads and returns the allowed values."""
@@ -265,12 +270,14 @@ class Session:
         for read in reads:
             grants = self._grants.get(read.subject_id, {}).get(read.key, ())
             decision = decide(viewer, read, grants, moment)
-            if not decision.allowed:
-                outcomes.append(Outcome(decision))
-                continue
-            outcomes.append(
-                Outcome(decision, self._values.get((read.subject_id, read.key)))
-            )
+            if decision.allowed:
+                value = self._values.get((read.subject_id, read.key))
+                outcome = Outcome(decision, value)
+            else:
+                outcome = Outcome(decision)
+            outcomes.append(outcome)
+            if self.remember:
+                self._decided[read] = outcome
             if decision.grant_id is not None:
                 self._pending.add(
                     read.subject_id, read.purpose, read.key, decision.grant_id

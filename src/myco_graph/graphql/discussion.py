@@ -35,12 +35,15 @@ class Message(relay.Node):
     removed_by_admin: bool
     author_id: strawberry.Private[int | None]
     mention_ids: strawberry.Private[list[int]]
+    author_row: strawberry.Private[models.Account | None] = None
 
     @strawberry.field
     async def author(self, info: Info) -> Account | None:
         if self.author_id is None:
             return None
-        row = await account_loader(info.context).load(self.author_id)
+        row = self.author_row
+        if row is None:
+            row = await account_loader(info.context).load(self.author_id)
         return account_node(row) if row is not None else None
 
     @strawberry.field(description="Accounts named with @handle in the body.")
@@ -60,6 +63,7 @@ class Message(relay.Node):
             removed_by_admin=row.removed_by_admin,
             author_id=row.author_id,
             mention_ids=row.mentions,
+            author_row=row.author if isinstance(row.author, models.Account) else None,
         )
 
     @classmethod
@@ -82,7 +86,7 @@ class MessagesOfProject(ProjectBase):
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Message]:
         await authorize(info, self.id, Operation.READ_CONTENT)
-        query = models.Message.filter(project_id=self.id)
+        query = models.Message.filter(project_id=self.id).select_related("author")
         return await connection(query, Message.of, first, after)
 
 

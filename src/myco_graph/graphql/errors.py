@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar, get_type_hints
 
@@ -66,18 +67,37 @@ def is_request_error(error: GraphQLError) -> bool:
     return error.path is None and error.original_error is None
 
 
+# graphql-core quotes the rejected value when a variable cannot be coerced;
+# the value may be personal, so only the variable and the path are kept.
+INVALID_VARIABLE = re.compile(
+    r"^Variable '\$(?P<name>\w+)' got invalid value .*?(?: at '(?P<path>[^']*)')?;"
+)
+
+
+def _without_value(message: str) -> str:
+    match = INVALID_VARIABLE.match(message)
+    if match is None:
+        return message
+    where = f" at '{match['path']}'" if match["path"] else ""
+    return f"Variable '${match['name']}' has an invalid value{where}."
+
+
+def is_input_error(error: GraphQLError) -> bool:
+    """Input the client sent could not be read: its own fault, not our bug."""
+    original = error.original_error
+    return isinstance(original, StrawberryInputCoercionError | GraphQLError) or (
+        original is not None and INVALID_VARIABLE.match(error.message) is not None
+    )
+
+
 def present(error: GraphQLError) -> GraphQLError:
     """The error as the client may see it."""
     original = error.original_error
     if isinstance(original, errors.ClientError):
         return _with(error, original.message, client_extensions(original))
-    if isinstance(original, StrawberryInputCoercionError):
-        # An argument the client sent (a malformed global id, say) could not
-        # be read: its own input, so its own fault.
-        return _with(error, error.message, {"code": "BAD_USER_INPUT"})
-    if original is None:
+    if original is None or is_input_error(error):
         code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
-        return _with(error, error.message, {"code": code})
+        return _with(error, _without_value(error.message), {"code": code})
     return _with(
         error,
         "Internal server error.",
@@ -103,8 +123,9 @@ def log_unexpected(graphql_errors: list[GraphQLError]) -> None:
     """Logs errors we did not raise on purpose, with their traceback."""
     for error in graphql_errors:
         original = error.original_error
-        expected = (errors.ClientError, StrawberryInputCoercionError)
-        if original is None or isinstance(original, expected):
+        if original is None or isinstance(original, errors.ClientError):
+            continue
+        if is_input_error(error):
             continue
         log.error(
             "unexpected error in resolver",

@@ -18,7 +18,7 @@ from myco_graph.graphql.consent import AccessLogEntry, ConsentGrant
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
-from myco_graph.graphql.profile import Profile, profile_of
+from myco_graph.graphql.profile import Profile, prefetch_profiles, profile_of
 from myco_graph.graphql.shares import ShareHolding
 from myco_graph.infrastructure.events import bus
 
@@ -94,7 +94,11 @@ class MemberQuery:
     ) -> Connection[Member]:
         info.context.require_kind(AccountKind.MEMBER, AccountKind.ADMIN)
         query = models.Account.filter(kind=AccountKind.MEMBER)
-        return await connection(query, Member.of, first, after)
+        page = await connection(query, Member.of, first, after)
+        subjects = [edge.node.id for edge in page.edges]
+        path = ("edges", "node", "profile")
+        await prefetch_profiles(info, subjects, Purpose.DISPLAY, path)
+        return page
 
 
 @strawberry.type

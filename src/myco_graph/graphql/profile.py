@@ -18,6 +18,7 @@ import strawberry
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from myco_graph.domain import catalogue, consent, profile
 from myco_graph.domain.catalogue import FieldType, ProfileField, Section
@@ -150,9 +151,7 @@ class AccessLogFlush(SchemaExtension):
             await session.flush()
 
 
-async def read_field(info: Info, access: ProfileAccess, spec: ProfileField) -> Any:
-    read = consent.Read(access.subject_id, spec.key, access.purpose, access.project_id)
-    outcome = await consent_loader(info.context).load(read)
+def _present(spec: ProfileField, outcome: consent.Outcome) -> Any:
     reason = outcome.decision.reason
     if reason is not None:
         raise ConsentRequired(
@@ -161,13 +160,89 @@ async def read_field(info: Info, access: ProfileAccess, spec: ProfileField) -> A
     return to_graphql(spec, outcome.value)
 
 
+async def read_field(info: Info, access: ProfileAccess, spec: ProfileField) -> Any:
+    read = consent.Read(access.subject_id, spec.key, access.purpose, access.project_id)
+    return _present(spec, await consent_loader(info.context).load(read))
+
+
 def _resolver(spec: ProfileField) -> Any:
-    async def resolve(root: Any, info: Info) -> Any:
-        return await read_field(info, root.access, spec)
+    # Synchronous when the list above already decided this read (see
+    # prefetch_profiles): most of a page's fields then cost no task at all.
+    def resolve(root: Any, info: Info) -> Any:
+        access: ProfileAccess = root.access
+        read = consent.Read(
+            access.subject_id, spec.key, access.purpose, access.project_id
+        )
+        outcome = consent_session(info.context).decided(read)
+        if outcome is None:
+            return read_field(info, access, spec)
+        return _present(spec, outcome)
 
     resolve.__annotations__ = {"info": Info, "return": value_type(spec) | None}
     resolve.__name__ = spec.name
     return resolve
+
+
+Selection = SelectedField | FragmentSpread | InlineFragment
+
+
+def _included(selection: Selection) -> bool:
+    directives = selection.directives or {}
+    skip = directives.get("skip", {}).get("if", False)
+    include = directives.get("include", {}).get("if", True)
+    return bool(include) and not skip
+
+
+def _fields_named(selections: list[Selection], name: str | None) -> list[SelectedField]:
+    """The fields among ``selections`` (through fragments), by name or all."""
+    found: list[SelectedField] = []
+    for selection in selections:
+        if not _included(selection):
+            continue
+        if isinstance(selection, SelectedField):
+            if name is None or selection.name == name:
+                found.append(selection)
+        else:
+            found.extend(_fields_named(selection.selections, name))
+    return found
+
+
+def requested_keys(info: Info, path: tuple[str, ...]) -> list[str]:
+    """Catalogue keys selected under the current field at ``path`` (a profile)."""
+    level: list[SelectedField] = _fields_named(list(info.selected_fields), None)
+    for step in path:
+        level = [f for parent in level for f in _fields_named(parent.selections, step)]
+    keys = {
+        f"{section.name}.{field.name}"
+        for profile in level
+        for section in _fields_named(profile.selections, None)
+        for field in _fields_named(section.selections, None)
+    }
+    return sorted(keys & catalogue.FIELDS.keys())
+
+
+async def prefetch_profiles(
+    info: Info,
+    subject_ids: list[int],
+    purpose: Purpose,
+    path: tuple[str, ...],
+    project_id: int | None = None,
+) -> None:
+    """Decides, in one batch, every profile field a list is about to show.
+
+    The field resolvers then find their outcome ready. Only fields the query
+    selects are read, so the access log records exactly what was asked for.
+    """
+    keys = requested_keys(info, path)
+    session = consent_session(info.context)
+    if not keys or not subject_ids or not session.remember:
+        return
+    reads = [
+        consent.Read(subject, key, purpose, project_id)
+        for subject in subject_ids
+        for key in keys
+    ]
+    await session.read(reads)
 
 
 def _section_type(section: Section) -> type:
