@@ -19,24 +19,27 @@ VIEWER_EVENTS = "subscription { viewerEvents { kind payload occurredAt } }"
 async def until_listening(connection: Subscriptions, handle: str) -> None:
     """Waits until the server's bus delivers to this subscription.
 
-    A probe goes through the real bus until it comes back, so that the event
-    the test cares about cannot be published before anyone listens.
+    Numbered probes go through the real bus until one comes back, so that the
+    event a test cares about cannot be published before anyone listens. The
+    bus keeps order: the probes sent after the first one received are read
+    here too, so none is left for the test.
     """
-    account = await Account.get(handle=handle)
-    probe = {"id": 0, "kind": "test.probe", "payload": {}, "at": now().isoformat()}
-    for _ in range(100):
-        await bus().publish(account_channel(account.id), probe)
+    channel = account_channel((await Account.get(handle=handle)).id)
+    for sent in range(1, 101):
+        probe = {"kind": "test.probe", "payload": {"n": sent}, "at": now().isoformat()}
+        await bus().publish(channel, probe)
         try:
-            message = await connection.receive(seconds=0.05)
+            first = (await next_event(connection, seconds=0.05))["payload"]["n"]
         except TimeoutError:
             continue
-        assert message["payload"]["data"]["viewerEvents"]["kind"] == "test.probe"
+        for _ in range(sent - first):
+            await next_event(connection)
         return
     raise AssertionError("the subscription never started listening")
 
 
-async def next_event(connection: Subscriptions) -> dict[str, Any]:
-    message = await connection.receive()
+async def next_event(connection: Subscriptions, seconds: float = 5.0) -> dict[str, Any]:
+    message = await connection.receive(seconds)
     assert message["type"] == "next", message
     return message["payload"]["data"]["viewerEvents"]  # type: ignore[no-any-return]
 
