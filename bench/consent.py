@@ -15,10 +15,9 @@ from datetime import timedelta
 from typing import Any, cast
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from bench.common import bench_instance, summary, timed
-from myco_graph.app import make_services
+from myco_graph.app import make_services, settle_garbage_collector
 from myco_graph.domain import accounts, catalogue, grants
 from myco_graph.domain.catalogue import ProfileField, Section
 from myco_graph.domain.models import (
@@ -35,7 +34,7 @@ from myco_graph.graphql import paging
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import ErrorPolicy
 from myco_graph.graphql.limits import limit_extensions
-from myco_graph.graphql.profile import to_graphql, value_type
+from myco_graph.graphql.profile import requested_keys, to_graphql, value_type
 from myco_graph.graphql.schema import build_schema
 from myco_graph.infrastructure.config import Settings
 
@@ -77,30 +76,23 @@ query Page($first: Int!) {
 """
 
 
-# The unchecked twin of the profile types: same shapes, same batching, no
+# The unchecked twin of the profile types: same shapes, the same look-ahead
+# batch (one statement for the page's values, then synchronous resolvers), no
 # decision and no access log.
 
 
-def _unchecked_loader(info: Info) -> DataLoader[tuple[int, str], Any]:
-    loader = info.context.loaders.get("unchecked")
-    if loader is None:
-
-        async def load(keys: list[tuple[int, str]]) -> list[Any]:
-            rows = await ProfileValue.filter(
-                account_id__in={k[0] for k in keys}, key__in={k[1] for k in keys}
-            ).values_list("account_id", "key", "value")
-            found = {(a, k): unwrap(v) for a, k, v in rows}
-            return [found.get(key) for key in keys]
-
-        loader = DataLoader(load_fn=load, cache=False)
-        info.context.loaders["unchecked"] = loader
-    return cast(DataLoader[tuple[int, str], Any], loader)
+async def _prefetch_values(info: Info, subjects: list[int]) -> None:
+    keys = requested_keys(info, ("edges", "node", "profile"))
+    rows = await ProfileValue.filter(account_id__in=subjects, key__in=keys).values_list(
+        "account_id", "key", "value"
+    )
+    info.context.loaders["unchecked"] = {(a, k): unwrap(v) for a, k, v in rows}
 
 
 def _unchecked_resolver(spec: ProfileField) -> Any:
-    async def resolve(root: Any, info: Info) -> Any:
-        value = await _unchecked_loader(info).load((root.subject_id, spec.key))
-        return to_graphql(spec, value)
+    def resolve(root: Any, info: Info) -> Any:
+        values = info.context.loaders["unchecked"]
+        return to_graphql(spec, values.get((root.subject_id, spec.key)))
 
     resolve.__annotations__ = {"info": Info, "return": value_type(spec) | None}
     return resolve
@@ -148,9 +140,11 @@ def unchecked_schema(settings: Settings) -> strawberry.Schema:
     @strawberry.type
     class Query:
         @strawberry.field
-        async def members(self, first: int) -> paging.Connection[Member]:
+        async def members(self, info: Info, first: int) -> paging.Connection[Member]:
             query = Account.filter(kind=AccountKind.MEMBER)
-            return await paging.connection(query, of, first, None)
+            page = await paging.connection(query, of, first, None)
+            await _prefetch_values(info, [edge.node.subject_id for edge in page.edges])
+            return page
 
     # The same request limits and error policy as the real schema.
     return strawberry.Schema(
@@ -208,6 +202,7 @@ async def main(members: int, rounds: int) -> None:
         await services.issuer.issue(viewer, TokenKind.SESSION)
         checked = build_schema(settings)
         unchecked = unchecked_schema(settings)
+        settle_garbage_collector()  # as the app does once it has started
         variables = {"first": members}
 
         def context() -> Context:

@@ -1,45 +1,61 @@
 """The access log: every read of a member's value by someone else.
 
-It is the fastest growing table, so one statement per batch folds the reads
-into one row per subject, viewer, purpose and day, merging the fields and
-grants read and adding to the count. The merge happens in SQL, so two
-requests that read at once both land.
+It is the fastest growing table, so one statement per request folds the
+reads into one row per subject, viewer, purpose and day, merging the fields
+and grants read and adding to the count. The merge happens in SQL, so two
+requests that read at once both land; when a row already lists every field
+and grant of the new reads, as on a page read again, only its count and time
+change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
 from tortoise import connections
 
-from myco_graph.domain.models import AccessLogEntry, Purpose
+from myco_graph.domain.models import Purpose
 
-COLUMNS = (
-    "subject_id, viewer_key, viewer_id, purpose, day, field_keys, grant_ids, "
-    "reads, first_at, last_at"
-)
-CONFLICT = "(subject_id, viewer_key, purpose, day)"
-
-POSTGRES_MERGE = """
-reads = access_log.reads + EXCLUDED.reads,
-last_at = EXCLUDED.last_at,
-field_keys = (SELECT jsonb_agg(DISTINCT item) FROM jsonb_array_elements(
-    access_log.field_keys || EXCLUDED.field_keys) AS item),
-grant_ids = (SELECT jsonb_agg(DISTINCT item) FROM jsonb_array_elements(
-    access_log.grant_ids || EXCLUDED.grant_ids) AS item)
+# PostgreSQL: one statement text whatever the number of rows (arrays unnested),
+# so the driver prepares it once.
+POSTGRES_UPSERT = """
+INSERT INTO access_log (subject_id, viewer_key, viewer_id, purpose, day,
+    field_keys, grant_ids, reads, first_at, last_at)
+SELECT row.subject_id, $1, $2, row.purpose, $3, row.field_keys::jsonb,
+    row.grant_ids::jsonb, row.reads, $4, $4
+FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::int[])
+    AS row(subject_id, purpose, field_keys, grant_ids, reads)
+ORDER BY row.subject_id, row.purpose
+ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
+    reads = access_log.reads + EXCLUDED.reads,
+    last_at = EXCLUDED.last_at,
+    field_keys = CASE WHEN access_log.field_keys @> EXCLUDED.field_keys
+        THEN access_log.field_keys
+        ELSE (SELECT jsonb_agg(DISTINCT item) FROM jsonb_array_elements(
+            access_log.field_keys || EXCLUDED.field_keys) AS item) END,
+    grant_ids = CASE WHEN access_log.grant_ids @> EXCLUDED.grant_ids
+        THEN access_log.grant_ids
+        ELSE (SELECT jsonb_agg(DISTINCT item) FROM jsonb_array_elements(
+            access_log.grant_ids || EXCLUDED.grant_ids) AS item) END
 """
 
-SQLITE_MERGE = """
-reads = access_log.reads + excluded.reads,
-last_at = excluded.last_at,
-field_keys = (SELECT json_group_array(value) FROM (
-    SELECT value FROM json_each(access_log.field_keys)
-    UNION SELECT value FROM json_each(excluded.field_keys))),
-grant_ids = (SELECT json_group_array(value) FROM (
-    SELECT value FROM json_each(access_log.grant_ids)
-    UNION SELECT value FROM json_each(excluded.grant_ids)))
+SQLITE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SQLITE_UPSERT = """
+INSERT INTO access_log (subject_id, viewer_key, viewer_id, purpose, day,
+    field_keys, grant_ids, reads, first_at, last_at)
+VALUES {rows}
+ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
+    reads = access_log.reads + excluded.reads,
+    last_at = excluded.last_at,
+    field_keys = (SELECT json_group_array(value) FROM (
+        SELECT value FROM json_each(access_log.field_keys)
+        UNION SELECT value FROM json_each(excluded.field_keys))),
+    grant_ids = (SELECT json_group_array(value) FROM (
+        SELECT value FROM json_each(access_log.grant_ids)
+        UNION SELECT value FROM json_each(excluded.grant_ids)))
 """
 
 
@@ -50,61 +66,59 @@ class Folded:
         self.rows: dict[tuple[int, str], tuple[set[str], set[int], list[int]]] = {}
 
     def add(self, subject_id: int, purpose: Purpose, key: str, grant_id: int) -> None:
+        self.add_many(subject_id, purpose, (key,), (grant_id,), 1)
+
+    def add_many(
+        self,
+        subject_id: int,
+        purpose: Purpose,
+        keys: Iterable[str],
+        grant_ids: Iterable[int],
+        reads: int,
+    ) -> None:
         row = self.rows.get((subject_id, purpose.value))
         if row is None:
             row = self.rows[(subject_id, purpose.value)] = (set(), set(), [0])
-        row[0].add(key)
-        row[1].add(grant_id)
-        row[2][0] += 1
+        row[0].update(keys)
+        row[1].update(grant_ids)
+        row[2][0] += reads
 
-    def parameters(
-        self, viewer_key: str, viewer_id: int | None, moment: datetime
-    ) -> list[tuple[Any, ...]]:
-        """One row of statement parameters per subject and purpose."""
-        return [
-            (
-                subject_id,
-                viewer_key,
-                viewer_id,
-                purpose,
-                moment.date(),
-                orjson.dumps(sorted(keys)).decode(),
-                orjson.dumps(sorted(grants)).decode(),
-                count[0],
-                moment,
-                moment,
-            )
-            # Sorted, so that concurrent batches lock rows in the same order.
-            for (subject_id, purpose), (keys, grants, count) in sorted(
-                self.rows.items()
-            )
-        ]
+    def columns(self) -> tuple[list[Any], ...]:
+        """Subjects, purposes, fields, grants and counts, as parallel lists.
+
+        Sorted, so that concurrent requests lock rows in the same order.
+        """
+        ordered = sorted(self.rows.items())
+        return (
+            [subject for (subject, _), _ in ordered],
+            [purpose for (_, purpose), _ in ordered],
+            [orjson.dumps(sorted(row[0])).decode() for _, row in ordered],
+            [orjson.dumps(sorted(row[1])).decode() for _, row in ordered],
+            [row[2][0] for _, row in ordered],
+        )
 
 
 async def record(
     viewer_key: str, viewer_id: int | None, reads: Folded, moment: datetime
 ) -> None:
     """Folds allowed reads into the log with one statement."""
-    rows = reads.parameters(viewer_key, viewer_id, moment)
-    if not rows:
+    if not reads.rows:
         return
+    subjects, purposes, keys, grants, counts = reads.columns()
     conn = connections.get("default")
-    postgres = conn.capabilities.dialect == "postgres"
-    width = len(rows[0])
-    placeholders = []
-    for index in range(len(rows)):
-        if postgres:
-            base = index * width
-            marks = [f"${base + n + 1}" for n in range(width)]
-            marks[5] += "::jsonb"
-            marks[6] += "::jsonb"
-        else:
-            marks = ["?"] * width
-        placeholders.append(f"({', '.join(marks)})")
-    merge = POSTGRES_MERGE if postgres else SQLITE_MERGE
-    sql = (
-        f"INSERT INTO {AccessLogEntry._meta.db_table} ({COLUMNS}) "  # noqa: S608
-        f"VALUES {', '.join(placeholders)} "
-        f"ON CONFLICT {CONFLICT} DO UPDATE SET {merge}"
-    )
-    await conn.execute_query(sql, [value for row in rows for value in row])
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(
+            POSTGRES_UPSERT,
+            [viewer_key, viewer_id, moment.date(), moment,
+             subjects, purposes, keys, grants, counts],
+        )  # fmt: skip
+        return
+    day = moment.date()
+    values: list[Any] = []
+    for subject, purpose, key_list, grant_list, count in zip(
+        subjects, purposes, keys, grants, counts, strict=True
+    ):
+        values += [subject, viewer_key, viewer_id, purpose, day]
+        values += [key_list, grant_list, count, moment, moment]
+    sql = SQLITE_UPSERT.format(rows=", ".join([SQLITE_ROW] * len(subjects)))
+    await conn.execute_query(sql, values)

@@ -267,6 +267,7 @@ class Session:
         viewer = await self._viewer_for(reads)
         moment = now()
         outcomes: list[Outcome] = []
+        logged: dict[tuple[int, Purpose], tuple[list[str], set[int]]] = {}
         for read in reads:
             grants = self._grants.get(read.subject_id, {}).get(read.key, ())
             decision = decide(viewer, read, grants, moment)
@@ -279,9 +280,13 @@ class Session:
             if self.remember:
                 self._decided[read] = outcome
             if decision.grant_id is not None:
-                self._pending.add(
-                    read.subject_id, read.purpose, read.key, decision.grant_id
+                keys, grant_ids = logged.setdefault(
+                    (read.subject_id, read.purpose), ([], set())
                 )
+                keys.append(read.key)
+                grant_ids.add(decision.grant_id)
+        for (subject_id, purpose), (keys, grant_ids) in logged.items():
+            self._pending.add_many(subject_id, purpose, keys, grant_ids, len(keys))
         return outcomes
 
     async def flush(self) -> None:
