@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError
-from myco_graph.infrastructure import db, events, jobs
+from myco_graph.infrastructure import db, events, jobs, ratelimit
 from myco_graph.infrastructure.config import Settings
 
 
@@ -33,17 +33,22 @@ async def running(settings: Settings, *, periodic: bool = False) -> AsyncIterato
                 in_process.start_periodic()
             queue: jobs.JobQueue = in_process
             bus: events.EventBus = events.MemoryBus()
+            limiter: ratelimit.Limiter = ratelimit.MemoryLimiter()
         else:
             queue = await jobs.ArqJobs.connect(settings.redis_url)
             bus = await events.RedisBus.connect(settings.redis_url)
+            limiter = ratelimit.RedisLimiter.connect(settings.redis_url)
         jobs.install_queue(queue)
         events.install_bus(bus)
+        ratelimit.install_limiter(limiter)
         try:
             yield
         finally:
             await queue.close()
             await bus.close()
+            await limiter.close()
             jobs.install_queue(None)
             events.install_bus(None)
+            ratelimit.install_limiter(None)
     finally:
         await db.close_database()

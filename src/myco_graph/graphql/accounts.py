@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -13,10 +14,11 @@ from strawberry.dataloader import DataLoader
 
 from myco_graph.domain import accounts, models
 from myco_graph.domain.models import AccountKind, TokenKind
-from myco_graph.errors import BadUserInput, Forbidden
+from myco_graph.errors import BadUserInput, Forbidden, RateLimited
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.infrastructure import ratelimit
 
 
 @strawberry.enum
@@ -230,6 +232,18 @@ def node_row_id(
     return row_id(global_id.node_id, field=field)
 
 
+async def _limit_log_ins(info: Info, email: str) -> None:
+    """Slows password guessing: per address, and per account whatever the address."""
+    request = info.context.request
+    address = request.client.host if request.client else "unknown"
+    email_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    limit = info.context.services.settings.login_attempts_per_minute
+    for key in (f"login:address:{address}", f"login:email:{email_key}"):
+        wait = await ratelimit.limiter().hit(key, limit, 60)
+        if wait is not None:
+            raise RateLimited("Too many sign-in attempts; wait.", retry_after=wait)
+
+
 @strawberry.type
 class AccountQuery:
     @strawberry.field(description="The signed-in account, or null when anonymous.")
@@ -261,6 +275,7 @@ class AccountMutation:
     @strawberry.mutation(description="Signs in with email and password.")
     @user_errors
     async def log_in(self, info: Info, input: LogInInput) -> LogInPayload:
+        await _limit_log_ins(info, input.email)
         account = await accounts.check_password(input.email, input.password)
         token, row = await info.context.services.issuer.issue(
             account, TokenKind.SESSION

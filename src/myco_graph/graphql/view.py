@@ -7,6 +7,8 @@ request errors, and JSON bodies for transport errors.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import Any
 
 import orjson
@@ -25,6 +27,7 @@ from myco_graph import errors
 from myco_graph.graphql.context import Context, Services
 from myco_graph.graphql.errors import client_extensions, is_request_error
 from myco_graph.graphql.schema import Schema
+from myco_graph.infrastructure import ratelimit
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -62,6 +65,10 @@ def preferred_language(header: str | None) -> str:
     return best
 
 
+def client_address(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def accepts_graphql_response(request: Request) -> bool:
     return GRAPHQL_RESPONSE in request.headers.get("accept", "")
 
@@ -80,11 +87,16 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql else None,
             allowed_origins=settings.cors_origins,
             subscription_protocols=("graphql-transport-ws",),
+            # Files arrive as the GraphQL multipart request spec says; the
+            # body limit lets such requests be as large as an upload.
+            multipart_uploads_enabled=True,
         )
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
+            if scope["type"] == "http":
+                await self._count_request(Request(scope))
             await super().__call__(scope, receive, send)
         except errors.Unauthenticated as exc:
             response = Response(
@@ -94,6 +106,28 @@ class GraphQLView(GraphQL[Context, None]):
                 headers={"www-authenticate": "Bearer"},
             )
             await response(scope, receive, send)
+        except errors.RateLimited as exc:
+            response = Response(
+                error_body(exc.message, client_extensions(exc)),
+                status_code=429,
+                media_type=JSON,
+                headers={"retry-after": str(math.ceil(exc.retry_after))},
+            )
+            await response(scope, receive, send)
+
+    async def _count_request(self, request: Request) -> None:
+        """Counts the request against its token, or its address when anonymous."""
+        token = request.headers.get("authorization")
+        if token:
+            key = "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        else:
+            key = "address:" + client_address(request)
+        limit = self.services.settings.requests_per_minute
+        wait = await ratelimit.limiter().hit(key, limit, 60)
+        if wait is not None:
+            raise errors.RateLimited(
+                "Too many requests; wait and retry.", retry_after=wait
+            )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

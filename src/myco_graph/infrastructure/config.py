@@ -30,6 +30,16 @@ class LogLevel(StrEnum):
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
+# The types whose content the server recognises (domain.files checks each),
+# hence the only ones MYCO_UPLOAD_TYPES may list.
+UPLOAD_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "application/pdf",
+)
+
 
 class Settings(BaseSettings):
     """Every setting of an instance; each field is ``MYCO_<NAME>``."""
@@ -45,6 +55,12 @@ class Settings(BaseSettings):
     log_level: LogLevel = LogLevel.INFO
     graphiql: bool = True
     cors_origins: list[str] = []
+    # Federation. Remote documents are fetched over https from public addresses
+    # only; allowing private addresses (and plain http on loopback) is for
+    # tests. Authorized fetch refuses unsigned reads of member and project
+    # actors, as Mastodon's secure mode does.
+    federation_allow_private_addresses: bool = False
+    authorized_fetch: bool = False
     max_body_bytes: PositiveInt = 1_000_000
     max_query_depth: PositiveInt = 12
     max_query_tokens: PositiveInt = 2_000
@@ -52,6 +68,16 @@ class Settings(BaseSettings):
     max_page_size: PositiveInt = 100
     session_ttl_hours: PositiveInt = 24 * 30
     login_attempts_per_minute: PositiveInt = 10
+    requests_per_minute: PositiveInt = 600
+    # The largest contribution to a money pool, in cents (10,000 EUR).
+    max_contribution_cents: PositiveInt = 1_000_000
+    # Files and photos of projects: where their bytes go (default: a "files"
+    # folder in data_dir), how large and of which types uploads may be, and
+    # how long a signed download URL stays valid.
+    storage_dir: Path | None = None
+    max_upload_bytes: PositiveInt = 10_000_000
+    upload_types: list[str] = list(UPLOAD_TYPES)
+    file_url_ttl_seconds: PositiveInt = 300
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +87,13 @@ class Settings(BaseSettings):
         scheme = urlsplit(value).scheme
         if scheme not in {"postgres", "postgresql", "sqlite"}:
             raise ValueError("must start with postgresql://, postgres:// or sqlite://")
+        return value
+
+    @field_validator("upload_types")
+    @classmethod
+    def _checkable_upload_types(cls, value: list[str]) -> list[str]:
+        if not set(value) <= set(UPLOAD_TYPES):
+            raise ValueError(f"each must be one of {', '.join(UPLOAD_TYPES)}")
         return value
 
     @field_validator("redis_url")
@@ -74,6 +107,11 @@ class Settings(BaseSettings):
     def domain(self) -> str:
         """The instance's domain, which federation addresses use after ``@``."""
         return self.base_url.host or "localhost"
+
+    @property
+    def files_dir(self) -> Path:
+        """The folder that holds the bytes of uploaded files."""
+        return self.storage_dir or self.data_dir / "files"
 
     @property
     def embedded(self) -> bool:
