@@ -22,6 +22,7 @@ from myco_graph.graphql.consent import ProfileFieldKey
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.discussion import Message, MessagesOfProject
 from myco_graph.graphql.errors import UserError, user_errors
+from myco_graph.graphql.files import FilesOfProject
 from myco_graph.graphql.members import Member
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
 from myco_graph.graphql.profile import Profile, profile_of
@@ -68,7 +69,7 @@ class ProjectMember:
 
 
 @strawberry.type(description="A project: public (listed, federated) or private.")
-class Project(MessagesOfProject):
+class Project(MessagesOfProject, FilesOfProject):
     @strawberry.field(description="The viewer's role here, or null.")
     async def viewer_role(self, info: Info) -> ProjectRole | None:
         _, actor = await access(info, self.id)

@@ -23,6 +23,7 @@ from myco_graph.graphql.consent import ConsentGrant, ConsentMutation
 from myco_graph.graphql.discussion import DiscussionMutation, Message
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
+from myco_graph.graphql.files import File, FileMutation
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
 from myco_graph.graphql.profile import AccessLogFlush, ProfileMutation, ProfileQuery
@@ -63,6 +64,7 @@ Mutation = merge_types(
         ShareMutation,
         ProjectMutation,
         DiscussionMutation,
+        FileMutation,
     ),
 )
 Subscription = merge_types(
@@ -80,6 +82,7 @@ NODE_TYPES = [
     ShareEntry,
     Project,
     Message,
+    File,
 ]
 
 

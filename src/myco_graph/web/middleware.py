@@ -63,20 +63,42 @@ class RequestContext:
             request_id.reset(token)
 
 
-class BodyLimit:
-    """Refuses request bodies larger than ``max_bytes`` with 413, streamed or not."""
+# What the parts of a multipart upload other than the file (the operation,
+# its variables, the map of files) may add to the file's own size.
+FORM_ALLOWANCE = 64 * 1024
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimit:
+    """Refuses request bodies larger than the limit with 413, streamed or not.
+
+    A ``multipart/form-data`` body carries an upload and may be as large as
+    ``max_upload_bytes`` plus :data:`FORM_ALLOWANCE`; any other, ``max_bytes``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_form_bytes = max_bytes
+        if max_upload_bytes is not None:
+            self.max_form_bytes = max_upload_bytes + FORM_ALLOWANCE
+
+    def limit(self, headers: Headers) -> int:
+        content_type = headers.get("content-type", "").split(";")[0].strip()
+        if content_type.lower() == "multipart/form-data":
+            return self.max_form_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        headers = Headers(scope=scope)
+        limit = self.limit(headers)
+        declared = headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -86,7 +108,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -99,14 +121,14 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = orjson.dumps(
             {
                 "errors": [
                     {
-                        "message": f"The request body exceeds {self.max_bytes} bytes.",
+                        "message": f"The request body exceeds {limit} bytes.",
                         "extensions": {"code": "BAD_USER_INPUT"},
                     }
                 ]
