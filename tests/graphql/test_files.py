@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import io
+import warnings
 from typing import Any
 
 import httpx
@@ -114,6 +116,17 @@ async def test_a_name_given_with_folders_keeps_only_its_last_part(
     file = await uploaded(api, team["alice"], team.project_id, filename="../../a.jpg")
 
     assert file["name"] == "a.jpg"
+
+
+async def test_an_upload_leaves_no_temporary_file_open(api: GraphQLClient) -> None:
+    team = await crew(api)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        await uploaded(api, team["alice"], team.project_id)
+        gc.collect()
+
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 async def test_an_upload_just_over_the_limit_is_refused_and_stores_nothing(

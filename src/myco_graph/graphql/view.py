@@ -216,3 +216,8 @@ class GraphQLView(GraphQL[Context, None]):
                 media_type=JSON,
                 headers=headers,
             )
+        finally:
+            if isinstance(request, Request):
+                # Strawberry never closes a multipart form: its uploads would
+                # hold open temporary files until garbage collection.
+                await request.close()
