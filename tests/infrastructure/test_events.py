@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -27,9 +28,15 @@ async def stop(waiting: asyncio.Task[object]) -> None:
 
 
 async def subscribers(redis_url: str, channel: str) -> int:
+    """How many subscriptions Redis holds for ``channel``, whatever its prefix."""
     async with Redis.from_url(redis_url) as redis:
-        [(_, count)] = await redis.pubsub_numsub(channel)
-    return int(count)
+        names = await redis.pubsub_channels(f"*{channel}")
+        counts = await redis.pubsub_numsub(*names) if names else []
+    return sum(int(count) for _, count in counts)
+
+
+def on_database(redis_url: str, number: int) -> str:
+    return urlunsplit(urlsplit(redis_url)._replace(path=f"/{number}"))
 
 
 async def until_subscribed(redis_url: str, channel: str, count: int = 1) -> None:
@@ -150,3 +157,21 @@ async def test_redis_bus_unsubscribes_when_the_last_listener_leaves(
 
     await until_subscribed(redis_url, channel, count=0)
     await bus.close()
+
+
+async def test_redis_buses_on_different_databases_do_not_hear_each_other(
+    redis_url: str, channel: str
+) -> None:
+    sender = await RedisBus.connect(on_database(redis_url, 1))
+    receiver = await RedisBus.connect(on_database(redis_url, 2))
+    listener = receiver.listen(channel)
+    waiting = await started(listener)
+    await until_subscribed(redis_url, channel)
+
+    await sender.publish(channel, {"kind": "elsewhere"})
+    await asyncio.sleep(0.3)
+
+    assert not waiting.done()
+    await stop(waiting)
+    await sender.close()
+    await receiver.close()

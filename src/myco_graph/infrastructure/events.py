@@ -73,10 +73,17 @@ class MemoryBus:
 
 
 class RedisBus:
-    """Publishes through Redis; one reader task feeds this process's listeners."""
+    """Publishes through Redis; one reader task feeds this process's listeners.
+
+    Redis pub/sub ignores database numbers: a message published while using
+    database 1 reaches subscribers using database 2. Channels therefore carry
+    the database number of the URL, so that instances kept apart by database
+    (production and staging on one server, say) stay apart.
+    """
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._prefix = f"db{redis.connection_pool.connection_kwargs.get('db', 0)}:"
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
         self._local = MemoryBus()
         self._reader: asyncio.Task[None] | None = None
@@ -93,14 +100,14 @@ class RedisBus:
 
     async def publish(self, channel: str, message: Message) -> None:
         try:
-            await self._redis.publish(channel, orjson.dumps(message))
+            await self._redis.publish(self._prefix + channel, orjson.dumps(message))
         except (RedisError, OSError) as exc:
             raise BackendUnavailable("the event bus cannot be reached") from exc
 
     async def listen(self, channel: str) -> AsyncGenerator[Message, None]:
         async with self._lock:
             if not self._local.has_listeners(channel):
-                await self._pubsub.subscribe(channel)
+                await self._pubsub.subscribe(self._prefix + channel)
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read())
         messages = self._local.listen(channel)
@@ -114,7 +121,7 @@ class RedisBus:
             async with self._lock:
                 if not self._local.has_listeners(channel):
                     with contextlib.suppress(RedisError, OSError):
-                        await self._pubsub.unsubscribe(channel)
+                        await self._pubsub.unsubscribe(self._prefix + channel)
 
     async def ping(self) -> bool:
         try:
@@ -142,7 +149,7 @@ class RedisBus:
                 if not self._pubsub.subscribed:
                     await asyncio.sleep(0.05)
                 continue
-            channel = raw["channel"].decode()
+            channel = raw["channel"].decode().removeprefix(self._prefix)
             self._local.deliver(channel, orjson.loads(raw["data"]))
 
 
