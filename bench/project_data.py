@@ -144,4 +144,3 @@ async def populate(
         viewer=viewer,
         token=token,
     )
-

@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -99,7 +98,9 @@ async def statements_for(settings: Settings, members: int) -> int:
     schema = build_schema(settings)
     variables = {"project": data.project_global_id, "members": 200}
     context = Context(services=services, request=None, viewer=data.viewer)  # type: ignore[arg-type]
-    warm = await schema.execute(PAGE_QUERY, variable_values=variables, context_value=context)
+    warm = await schema.execute(
+        PAGE_QUERY, variable_values=variables, context_value=context
+    )
     assert not warm.errors, warm.errors
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     with count_statements() as counter:
@@ -153,7 +154,9 @@ async def main(members: int, seconds: float, concurrency: int) -> None:
                 g_done, g_time = await load(
                     graphql, seconds=seconds, concurrency=concurrency
                 )
-                r_done, r_time = await load(raw, seconds=seconds, concurrency=concurrency)
+                r_done, r_time = await load(
+                    raw, seconds=seconds, concurrency=concurrency
+                )
         finally:
             for server in servers:
                 server.terminate()

@@ -208,5 +208,3 @@ def app_factory() -> Starlette:
         routes=[Route("/page/{project_id:int}", page), Route("/healthz", healthz)],
         lifespan=lifespan,
     )
-
-
