@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from myco_graph.domain import accounts
+from myco_graph.federation import views as federation
 from myco_graph.graphql.context import Services
 from myco_graph.graphql.schema import build_schema
 from myco_graph.graphql.view import GraphQLView
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", health.readyz),
             Route("/metrics", health.metrics),
             Route("/.well-known/jwks.json", wellknown.jwks),
+            *federation.routes(settings),
             Route("/files/{file_id:int}", FileDownloads.of(settings).get),
         ],
         middleware=[

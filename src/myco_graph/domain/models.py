@@ -453,3 +453,46 @@ class StoredFile(Model):
     class Meta:
         table = "files"
         indexes = [Index(fields=["project_id", "id"])]
+
+
+class ActorKind(StrEnum):
+    INSTANCE = "instance"
+    PERSON = "person"
+    GROUP = "group"
+
+
+class ActorKey(Model):
+    """The RSA key pair an ActivityPub actor of this instance signs with.
+
+    ``actor_id`` is the account of a Person, the project of a Group, and 0 for
+    the instance actor. A key is made on first need and kept even when its
+    actor goes, so that a last Delete can still be signed.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    actor_kind = fields.CharEnumField(ActorKind, max_length=16)
+    actor_id = fields.BigIntField()
+    private_pem = fields.TextField()
+    public_pem = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "actor_keys"
+        unique_together = (("actor_kind", "actor_id"),)
+
+
+class RemoteKey(Model):
+    """A public key of a remote actor, as its actor document last gave it.
+
+    Fetched again when a signature fails to verify with it, since the remote
+    actor may have rotated its key.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    key_id = fields.CharField(max_length=500, unique=True)
+    owner = fields.CharField(max_length=500)
+    public_pem = fields.TextField()
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "remote_keys"
