@@ -258,6 +258,18 @@ class Session:
         """The outcome of a read this session already decided, if it remembers."""
         return self._decided.get(read)
 
+    def forget(self, subject_id: int) -> None:
+        """Drops what the session holds about a member whose data just changed."""
+        self._grants.pop(subject_id, None)
+        self._values = {
+            key: value for key, value in self._values.items() if key[0] != subject_id
+        }
+        self._decided = {
+            read: outcome
+            for read, outcome in self._decided.items()
+            if read.subject_id != subject_id
+        }
+
     async def read(self, reads: Sequence[Read]) -> list[Outcome]:
         """Decides a batch of reads and returns the allowed values."""
         if not self.remember:

@@ -427,6 +427,8 @@ class ProfileMutation:
     ) -> SetProfileValuesPayload:
         member = info.context.require_kind(AccountKind.MEMBER)
         changed = await profile.set_values(member, changes_of(input))
+        # A request may set values twice: the payload shows the values now.
+        consent_session(info.context).forget(member.id)
         return SetProfileValuesPayload(
             user_errors=[],
             changed_fields=changed,

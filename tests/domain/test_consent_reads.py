@@ -1,0 +1,195 @@
+"""Batched consent reads against the database: values, projects, the access log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from myco_graph.domain import grants, profile
+from myco_graph.domain.consent import Read, Reason, Viewer, read_values
+from myco_graph.domain.models import (
+    AccessLogEntry,
+    Account,
+    AccountKind,
+    Audience,
+    MembershipState,
+    ProjectMember,
+    ProjectRole,
+    Purpose,
+)
+from tests.consent_support import make_account, make_project
+
+pytestmark = pytest.mark.usefixtures("server")
+
+ISSUER = grants.Issuer("http://coop.test", "coop.test")
+GENRES = "music.favoriteGenres"
+CITY = "location.city"
+COLLABORATION = Purpose.PROJECT_COLLABORATION
+
+
+def viewer(account: Account) -> Viewer:
+    return Viewer(account_id=account.id, kind=account.kind)
+
+
+async def give(
+    subject: Account,
+    keys: list[str],
+    audience: Audience = Audience.COOP,
+    audience_id: int | None = None,
+    purpose: Purpose = Purpose.DISPLAY,
+    expires_at: datetime | None = None,
+) -> int:
+    request = grants.GrantRequest(
+        field_keys=keys,
+        audience=audience,
+        audience_id=audience_id,
+        purpose=purpose,
+        expires_at=expires_at,
+        explicit=False,
+    )
+    return (await grants.grant(subject, request, ISSUER)).id
+
+
+async def log_rows(subject: Account) -> list[tuple[str, list[str], list[int], int]]:
+    rows = await AccessLogEntry.filter(subject_id=subject.id).order_by("id")
+    return [
+        (row.viewer_key, sorted(row.field_keys), sorted(row.grant_ids), row.reads)
+        for row in rows
+    ]
+
+
+async def test_allowed_read_returns_the_value_and_denied_read_its_reason() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    await profile.set_values(alice, {GENRES: ["jazz"], CITY: "Lyon"})
+    grant_id = await give(alice, [GENRES])
+
+    genres, city = await read_values(
+        viewer(bob),
+        [
+            Read(alice.id, GENRES, Purpose.DISPLAY),
+            Read(alice.id, CITY, Purpose.DISPLAY),
+        ],
+    )
+
+    assert (genres.decision.grant_id, genres.value) == (grant_id, ["jazz"])
+    assert (city.decision.reason, city.value) == (Reason.NOT_SHARED, None)
+
+
+async def test_project_grant_reaches_active_project_members_within_it() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    project = await make_project("choir", alice, bob)
+    await profile.set_values(alice, {GENRES: ["folk"]})
+    await give(alice, [GENRES], Audience.PROJECT, project.id, COLLABORATION)
+
+    [outcome] = await read_values(
+        viewer(bob), [Read(alice.id, GENRES, COLLABORATION, project.id)]
+    )
+
+    assert outcome.value == ["folk"]
+
+
+async def test_project_grant_stays_out_of_reads_outside_the_project() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    project = await make_project("choir", alice, bob)
+    other = await make_project("band", alice, bob)
+    await profile.set_values(alice, {GENRES: ["folk"]})
+    await give(alice, [GENRES], Audience.PROJECT, project.id, COLLABORATION)
+
+    outcomes = await read_values(
+        viewer(bob),
+        [
+            Read(alice.id, GENRES, COLLABORATION),
+            Read(alice.id, GENRES, COLLABORATION, other.id),
+        ],
+    )
+
+    assert [outcome.decision.reason for outcome in outcomes] == [
+        Reason.NOT_SHARED,
+        Reason.NOT_SHARED,
+    ]
+
+
+async def test_project_grant_excludes_outsiders_and_invitees() -> None:
+    alice = await make_account("alice")
+    carol = await make_account("carol")
+    dave = await make_account("dave")
+    project = await make_project("choir", alice)
+    await ProjectMember.create(
+        project=project,
+        account=dave,
+        role=ProjectRole.MEMBER,
+        state=MembershipState.INVITED,
+    )
+    await profile.set_values(alice, {GENRES: ["folk"]})
+    await give(alice, [GENRES], Audience.PROJECT, project.id, COLLABORATION)
+    within = Read(alice.id, GENRES, COLLABORATION, project.id)
+
+    [for_carol] = await read_values(viewer(carol), [within])
+    [for_dave] = await read_values(viewer(dave), [within])
+
+    assert for_carol.decision.reason is Reason.NOT_SHARED
+    assert for_dave.decision.reason is Reason.NOT_SHARED
+
+
+async def test_repeated_reads_fold_into_one_log_row() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    grant_id = await give(alice, [GENRES, CITY])
+    reads = [
+        Read(alice.id, GENRES, Purpose.DISPLAY),
+        Read(alice.id, CITY, Purpose.DISPLAY),
+    ]
+
+    await read_values(viewer(bob), reads)
+    await read_values(viewer(bob), reads)
+
+    assert await log_rows(alice) == [
+        (f"account:{bob.id}", [CITY, GENRES], [grant_id], 4)
+    ]
+
+
+async def test_later_reads_merge_their_fields_and_grants_into_the_row() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    first = await give(alice, [GENRES])
+    second = await give(alice, [CITY])
+
+    await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer(bob), [Read(alice.id, CITY, Purpose.DISPLAY)])
+
+    assert await log_rows(alice) == [
+        (f"account:{bob.id}", [CITY, GENRES], sorted([first, second]), 2)
+    ]
+
+
+async def test_each_viewer_and_purpose_gets_its_own_row() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    display = await give(alice, [GENRES], Audience.PUBLIC)
+    research = await give(alice, [GENRES], Audience.PUBLIC, purpose=Purpose.RESEARCH)
+
+    await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.RESEARCH)])
+    await read_values(Viewer.anonymous(), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+
+    assert await log_rows(alice) == [
+        (f"account:{bob.id}", [GENRES], [display], 1),
+        (f"account:{bob.id}", [GENRES], [research], 1),
+        ("anonymous", [GENRES], [display], 1),
+    ]
+
+
+async def test_own_reads_and_denied_reads_are_not_logged() -> None:
+    alice = await make_account("alice")
+    brand = await make_account("acme", AccountKind.BRAND)
+    await profile.set_values(alice, {GENRES: ["pop"]})
+    await give(alice, [GENRES])
+
+    await read_values(viewer(alice), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer(brand), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+
+    assert await log_rows(alice) == []
