@@ -206,12 +206,6 @@ async def test_wrongly_typed_value_is_bad_user_input_and_never_logged(
     assert result.codes == ["BAD_USER_INPUT"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graphql/errors.py _without_value() looks for graphql-core's "
-    '"got invalid value \'…\' at"; strawberry words it "has invalid value at '
-    ".path: … 'value'\", which passes through with the value",
-)
 async def test_refusal_of_a_wrongly_typed_value_never_quotes_it(
     api: GraphQLClient, people: People
 ) -> None:

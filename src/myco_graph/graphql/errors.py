@@ -67,18 +67,26 @@ def is_request_error(error: GraphQLError) -> bool:
     return error.path is None and error.original_error is None
 
 
-# graphql-core quotes the rejected value when a variable cannot be coerced;
-# the value may be personal, so only the variable and the path are kept.
-INVALID_VARIABLE = re.compile(
-    r"^Variable '\$(?P<name>\w+)' got invalid value .*?(?: at '(?P<path>[^']*)')?;"
-)
+# graphql-core and strawberry quote the rejected value when a variable
+# cannot be coerced ("Variable '$input' has invalid value at .a.b: … 'x'",
+# "… got invalid value 'x' at 'input.a'"); the value may be personal, so
+# only the variable and the path are kept.
+INVALID_VARIABLE = re.compile(r"^Variable '\$(?P<name>\w+)' (?:got|has) invalid value")
+VARIABLE_PATH = re.compile(r" at '?(?P<path>[\w.\[\]]+)'?[:;]")
 
 
 def _without_value(message: str) -> str:
     match = INVALID_VARIABLE.match(message)
     if match is None:
         return message
-    where = f" at '{match['path']}'" if match["path"] else ""
+    # The path comes before the value in strawberry's wording, after it in
+    # graphql-core's: taking the one on the far side of the value keeps a
+    # value that looks like " at x:" from being taken for the path.
+    paths = VARIABLE_PATH.findall(message)
+    path = paths[0] if message.startswith("has", match.end("name") + 2) else None
+    if path is None and paths:
+        path = paths[-1]
+    where = f" at {path}" if path else ""
     return f"Variable '${match['name']}' has an invalid value{where}."
 
 
