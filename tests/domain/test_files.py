@@ -31,6 +31,10 @@ def opened(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
+def jpeg_exif() -> Image.Exif:
+    return opened(jpeg_with_gps()).getexif()
+
+
 def stored_under(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
 
@@ -182,6 +186,27 @@ def test_a_multi_picture_jpeg_keeps_its_first_picture_only() -> None:
 
     assert stripped.format == "JPEG"
     assert getattr(stripped, "n_frames", 1) == 1
+
+
+@pytest.mark.parametrize("lossless", [True, False])
+@pytest.mark.parametrize("frames", [1, 2])
+def test_a_webp_keeps_its_kind_of_compression(lossless: bool, frames: int) -> None:
+    pictures = [Image.new("RGB", (8, 8), colour) for colour in ("red", "blue")]
+    out = io.BytesIO()
+    pictures[0].save(
+        out,
+        "WEBP",
+        lossless=lossless,
+        exif=jpeg_exif(),
+        save_all=frames > 1,
+        append_images=pictures[1:frames],
+    )
+
+    stripped = files.strip_image(out.getvalue(), "image/webp", 10_000)
+
+    assert files.lossless_webp(out.getvalue()) is lossless
+    assert files.lossless_webp(stripped) is lossless
+    assert "exif" not in opened(stripped).info
 
 
 def test_an_image_with_too_many_pixels_is_refused() -> None:

@@ -173,9 +173,23 @@ def strip_image(data: bytes, content_type: str, max_pixels: int) -> bytes:
             _check_pixels(im, count, max_pixels)
             pictures = islice(ImageSequence.Iterator(im), count)
             frames = [_clean_frame(frame) for frame in pictures]
-            return _encode(frames, content_type, lossless=data[12:16] == b"VP8L")
+            lossless = content_type == "image/webp" and lossless_webp(data)
+            return _encode(frames, content_type, lossless=lossless)
     except PILLOW_ERRORS as exc:
         raise BadUserInput("The image could not be read.", field="file") from exc
+
+
+def lossless_webp(data: bytes) -> bool:
+    """Whether a WebP's first picture is a lossless (VP8L) stream, by its chunks."""
+    offset = 12
+    while offset + 8 <= len(data):
+        kind = data[offset : offset + 4]
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if kind in {b"VP8L", b"VP8 "}:
+            return kind == b"VP8L"
+        # An animation frame (ANMF) holds its picture's chunks after 16 bytes.
+        offset += 8 + (16 if kind == b"ANMF" else size + size % 2)
+    return False
 
 
 def _check_pixels(image: Image.Image, frames: int, max_pixels: int) -> None:
@@ -210,7 +224,10 @@ def _in_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
 
 def _encode(frames: list[Image.Image], content_type: str, *, lossless: bool) -> bytes:
     options: dict[str, object] = {}
-    if content_type in {"image/jpeg", "image/webp"}:
+    if content_type == "image/jpeg":
+        options = {"quality": 90}
+    elif content_type == "image/webp":
+        # A lossless WebP (a VP8L stream) stays lossless.
         options = {"lossless": True} if lossless else {"quality": 90}
     if len(frames) > 1:
         options |= {
