@@ -25,6 +25,8 @@ from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.files import FilesOfProject
 from myco_graph.graphql.members import Member
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.graphql.polls import Poll, PollsOfProject
+from myco_graph.graphql.pools import Pool, PoolsOfProject
 from myco_graph.graphql.profile import Profile, profile_of
 from myco_graph.graphql.project_base import (
     ProjectRole,
@@ -69,7 +71,7 @@ class ProjectMember:
 
 
 @strawberry.type(description="A project: public (listed, federated) or private.")
-class Project(MessagesOfProject, FilesOfProject):
+class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject):
     @strawberry.field(description="The viewer's role here, or null.")
     async def viewer_role(self, info: Info) -> ProjectRole | None:
         _, actor = await access(info, self.id)
@@ -372,6 +374,8 @@ class ProjectActivity:
     occurred_at: datetime
     payload: JSON
     message_id: strawberry.Private[int | None]
+    poll_id: strawberry.Private[int | None]
+    pool_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The message concerned, for message events.")
     async def message(self, info: Info) -> Message | None:
@@ -379,6 +383,20 @@ class ProjectActivity:
             return None
         row = await models.Message.get_or_none(id=self.message_id)
         return Message.of(row) if row is not None else None
+
+    @strawberry.field(description="The poll concerned, for poll events.")
+    async def poll(self, info: Info) -> Poll | None:
+        if self.poll_id is None:
+            return None
+        row = await models.Poll.get_or_none(id=self.poll_id)
+        return Poll.of(row) if row is not None else None
+
+    @strawberry.field(description="The pool concerned, for pool events.")
+    async def pool(self, info: Info) -> Pool | None:
+        if self.pool_id is None:
+            return None
+        row = await models.Pool.get_or_none(id=self.pool_id)
+        return Pool.of(row) if row is not None else None
 
     @classmethod
     def of(cls, event: dict[str, Any]) -> ProjectActivity:
@@ -388,6 +406,8 @@ class ProjectActivity:
             occurred_at=datetime.fromisoformat(event["at"]),
             payload=payload,
             message_id=payload.get("message"),
+            poll_id=payload.get("poll"),
+            pool_id=payload.get("pool"),
         )
 
 

@@ -26,6 +26,8 @@ from myco_graph.graphql.events import EventSubscription
 from myco_graph.graphql.files import File, FileMutation
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
+from myco_graph.graphql.polls import Poll, PollMutation
+from myco_graph.graphql.pools import Pool, PoolMutation
 from myco_graph.graphql.profile import AccessLogFlush, ProfileMutation, ProfileQuery
 from myco_graph.graphql.projects import (
     Project,
@@ -64,6 +66,8 @@ Mutation = merge_types(
         ShareMutation,
         ProjectMutation,
         DiscussionMutation,
+        PollMutation,
+        PoolMutation,
         FileMutation,
     ),
 )
@@ -82,6 +86,8 @@ NODE_TYPES = [
     ShareEntry,
     Project,
     Message,
+    Poll,
+    Pool,
     File,
 ]
 
