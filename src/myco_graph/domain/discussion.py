@@ -17,6 +17,8 @@ BODY_MAX = 5_000
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})\b")
 LINK = re.compile(r"https?://[^\s<>\"']+")
 MAX_LINKS = 20
+# Punctuation that ends the sentence around a link rather than the link.
+SENTENCE_END = ".,;:!?"
 
 
 def _body(body: str) -> str:
@@ -35,8 +37,20 @@ async def _mentions(body: str) -> list[int]:
     return sorted(int(cast(int, row)) for row in rows)
 
 
+def _link(found: str) -> str:
+    """A link without the punctuation of the sentence it was written in."""
+    link = found.rstrip(SENTENCE_END)
+    # A closing parenthesis is the link's own only if the link opened it, as
+    # in "(see https://en.wikipedia.org/wiki/Truffle_(fungus))".
+    while link.endswith(")") and link.count(")") > link.count("("):
+        link = link[:-1].rstrip(SENTENCE_END)
+    return link
+
+
 def _links(body: str) -> list[str]:
-    return list(dict.fromkeys(LINK.findall(body)))[:MAX_LINKS]
+    links = [_link(found) for found in LINK.findall(body)]
+    kept = [link for link in links if LINK.fullmatch(link)]
+    return list(dict.fromkeys(kept))[:MAX_LINKS]
 
 
 async def post(project: Project, author: Account, body: str) -> Message:

@@ -137,6 +137,9 @@ class DiscussionMutation:
     async def edit_message(self, info: Info, input: EditMessageInput) -> MessagePayload:
         author = info.context.require_viewer()
         row = await _message_row(info, input.id)
+        # Editing writes in the discussion as posting does: a member who left
+        # or was removed no longer rewrites what they posted.
+        await authorize(info, row.project_id, Operation.POST_MESSAGE)
         row = await discussion.edit(author, row.id, input.body)
         return MessagePayload(user_errors=[], message=Message.of(row))
 
