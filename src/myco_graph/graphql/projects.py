@@ -27,7 +27,7 @@ from myco_graph.graphql.members import Member
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
 from myco_graph.graphql.polls import Poll, PollsOfProject
 from myco_graph.graphql.pools import Pool, PoolsOfProject
-from myco_graph.graphql.profile import Profile, profile_of
+from myco_graph.graphql.profile import Profile, prefetch_profiles, profile_of
 from myco_graph.graphql.project_base import (
     ProjectRole,
     ProjectVisibility,
@@ -36,6 +36,9 @@ from myco_graph.graphql.project_base import (
     forget_access,
 )
 from myco_graph.infrastructure.events import bus
+
+# Where, under a list of members, their profiles are selected.
+PROFILE_PATH = ("edges", "node", "profile")
 
 
 @strawberry.type(
@@ -47,10 +50,11 @@ class ProjectMember:
     shared_fields: list[ProfileFieldKey]  # type: ignore[valid-type]
     account_id: strawberry.Private[int]
     project_id: strawberry.Private[int]
+    account: strawberry.Private[models.Account | None] = None
 
     @strawberry.field
     async def member(self, info: Info) -> Member | None:
-        row = await account_loader(info.context).load(self.account_id)
+        row = self.account or await account_loader(info.context).load(self.account_id)
         return Member.of(row) if row is not None else None
 
     @strawberry.field(description="What this member shares with the project.")
@@ -67,6 +71,7 @@ class ProjectMember:
             shared_fields=[ProfileFieldKey(key) for key in row.sharing],
             account_id=row.account_id,
             project_id=row.project_id,
+            account=row.account if isinstance(row.account, models.Account) else None,
         )
 
 
@@ -92,8 +97,13 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
         await authorize(info, self.id, Operation.LIST_MEMBERS)
         query = models.ProjectMember.filter(
             project_id=self.id, state=MembershipState.ACTIVE
+        ).select_related("account")
+        page = await connection(query, ProjectMember.of, first, after)
+        subjects = [edge.node.account_id for edge in page.edges]
+        await prefetch_profiles(
+            info, subjects, Purpose.PROJECT_COLLABORATION, PROFILE_PATH, self.id
         )
-        return await connection(query, ProjectMember.of, first, after)
+        return page
 
     @strawberry.field(description="Requests to join, for the project's staff.")
     async def join_requests(

@@ -9,10 +9,12 @@ import strawberry
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
+from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from myco_graph.errors import BadUserInput
 from myco_graph.graphql.accounts import (
     ACCOUNT_TYPES,
     AccountMutation,
@@ -20,6 +22,7 @@ from myco_graph.graphql.accounts import (
     ApiToken,
 )
 from myco_graph.graphql.consent import ConsentGrant, ConsentMutation
+from myco_graph.graphql.context import Info
 from myco_graph.graphql.discussion import DiscussionMutation, Message
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
@@ -41,7 +44,16 @@ from myco_graph.infrastructure.config import Settings
 
 @strawberry.type
 class NodeQuery:
-    node: relay.Node | None = relay.node(description="Any object by its global id.")
+    # A plain resolver rather than relay.node(): that field is changed in
+    # place when a schema is built, so a second schema could not be built.
+    @strawberry.field(description="Any object by its global id, if you may see it.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        try:
+            return await id.resolve_node(info, required=False)
+        except GlobalIDValueError as exc:
+            raise BadUserInput(
+                "This id does not name anything here.", field="id"
+            ) from exc
 
 
 # One line per area, so that each area's types are added in one place.
