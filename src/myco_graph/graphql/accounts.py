@@ -117,6 +117,14 @@ def account_loader(context: Context) -> DataLoader[int, models.Account | None]:
     return loader
 
 
+async def load_account(info: Info, account_id: int | None) -> Account | None:
+    """The account with this id, read in the request's batch; None when gone."""
+    if account_id is None:
+        return None
+    row = await account_loader(info.context).load(account_id)
+    return account_node(row) if row is not None else None
+
+
 def account_node(row: models.Account) -> Account:
     return ACCOUNT_TYPES[row.kind].of(row)
 

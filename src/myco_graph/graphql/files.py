@@ -15,15 +15,18 @@ from myco_graph.domain.projects import Operation
 from myco_graph.errors import BadUserInput, NotFound
 from myco_graph.graphql.accounts import (
     Account,
-    account_loader,
-    account_node,
+    load_account,
     node_row_id,
-    row_id,
 )
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
-from myco_graph.graphql.project_base import ProjectBase, access, authorize, may
+from myco_graph.graphql.project_base import (
+    ProjectBase,
+    access,
+    authorize,
+    readable,
+)
 from myco_graph.infrastructure.config import secret_key
 from myco_graph.infrastructure.storage import storage_for
 
@@ -51,10 +54,7 @@ class File(relay.Node):
 
     @strawberry.field
     async def uploader(self, info: Info) -> Account | None:
-        if self.row.uploader_id is None:
-            return None
-        row = await account_loader(info.context).load(self.row.uploader_id)
-        return account_node(row) if row is not None else None
+        return await load_account(info, self.row.uploader_id)
 
     @strawberry.field(
         description="A download link, valid for a few minutes, for those who "
@@ -80,13 +80,7 @@ class File(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[File | None]:
-        ids = [row_id(node_id) for node_id in node_ids]
-        found = {
-            row.id: cls.of(row)
-            for row in await models.StoredFile.filter(id__in=ids)
-            if await may(info, row.project_id, Operation.READ_CONTENT)
-        }
-        return [found.get(i) for i in ids]
+        return await readable(info, models.StoredFile, node_ids, cls.of)
 
 
 @strawberry.type

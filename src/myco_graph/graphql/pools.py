@@ -21,13 +21,13 @@ from myco_graph.graphql.accounts import (
     Account,
     account_loader,
     account_node,
+    load_account,
     node_row_id,
-    row_id,
 )
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
-from myco_graph.graphql.project_base import ProjectBase, authorize, may
+from myco_graph.graphql.project_base import ProjectBase, authorize, readable
 
 
 def totals_loader(context: Context) -> DataLoader[int, pools.Totals]:
@@ -123,10 +123,7 @@ class Pool(relay.Node):
 
     @strawberry.field
     async def author(self, info: Info) -> Account | None:
-        if self.author_id is None:
-            return None
-        row = await account_loader(info.context).load(self.author_id)
-        return account_node(row) if row is not None else None
+        return await load_account(info, self.author_id)
 
     @classmethod
     def of(cls, row: models.Pool) -> Pool:
@@ -146,13 +143,7 @@ class Pool(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Pool | None]:
-        ids = [row_id(node_id) for node_id in node_ids]
-        found = {
-            row.id: cls.of(row)
-            for row in await models.Pool.filter(id__in=ids)
-            if await may(info, row.project_id, Operation.READ_CONTENT)
-        }
-        return [found.get(i) for i in ids]
+        return await readable(info, models.Pool, node_ids, cls.of)
 
 
 @strawberry.type

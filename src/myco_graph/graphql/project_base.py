@@ -6,8 +6,10 @@ mixin per area (discussion, polls, pools, files), each in its own module.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
 from strawberry import relay
@@ -15,7 +17,14 @@ from strawberry import relay
 from myco_graph.domain import models, projects
 from myco_graph.domain.projects import Actor, Operation
 from myco_graph.errors import Forbidden, NotFound
+from myco_graph.graphql.accounts import row_id
 from myco_graph.graphql.context import Info
+
+# A row that belongs to a project.
+ContentRow = TypeVar(
+    "ContentRow", models.Message, models.Poll, models.Pool, models.StoredFile
+)
+T = TypeVar("T")
 
 
 @strawberry.enum
@@ -73,6 +82,22 @@ async def may(info: Info, project_id: int, operation: Operation) -> bool:
     except (Forbidden, NotFound):
         return False
     return True
+
+
+async def readable(
+    info: Info,
+    model: type[ContentRow],
+    node_ids: Iterable[str],
+    convert: Callable[[ContentRow], T],
+) -> list[T | None]:
+    """Rows of project content by global id, None where the viewer may not read."""
+    ids = [row_id(node_id) for node_id in node_ids]
+    found = {
+        row.pk: convert(row)
+        for row in await model.filter(id__in=ids)
+        if await may(info, row.project_id, Operation.READ_CONTENT)
+    }
+    return [found.get(i) for i in ids]
 
 
 def forget_access(info: Info, project_id: int) -> None:
