@@ -222,7 +222,7 @@ async def test_someone_outside_the_project_may_not_upload(
     assert stored_files(settings) == files_before
 
 
-async def test_an_anonymous_upload_asks_to_sign_in(
+async def test_an_anonymous_upload_is_refused(
     api: GraphQLClient, settings: Settings
 ) -> None:
     team = await crew(api)
@@ -230,8 +230,9 @@ async def test_an_anonymous_upload_asks_to_sign_in(
 
     response = await upload(api, None, team.project_id, jpeg_with_gps())
 
+    # Project operations refuse anonymous callers as they refuse outsiders.
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == [
-        "UNAUTHENTICATED"
+        "FORBIDDEN"
     ]
     assert await row_counts() == before
 

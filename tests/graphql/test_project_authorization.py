@@ -89,21 +89,10 @@ def read_table(text: str) -> dict[tuple[str, str], str]:
 PUBLIC = read_table(TABLE)
 OPERATIONS = list(dict.fromkeys(operation for operation, _ in PUBLIC))
 
-# Known disagreements with the one rule, reported rather than bent: these
-# operations ask an anonymous caller to sign in before looking at the project.
-SIGN_IN_FIRST = {"join", "upload_file"}
-
 
 def cases(standings: tuple[str, ...]) -> list[Any]:
     return [
-        pytest.param(
-            operation,
-            standing,
-            id=f"{operation}-{standing}",
-            marks=[pytest.mark.xfail(reason="answers UNAUTHENTICATED", strict=True)]
-            if standing == "anonymous" and operation in SIGN_IN_FIRST
-            else [],
-        )
+        pytest.param(operation, standing, id=f"{operation}-{standing}")
         for operation, standing in product(OPERATIONS, standings)
     ]
 

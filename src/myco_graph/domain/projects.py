@@ -119,6 +119,16 @@ async def actor_of(project: Project, account: Account | None) -> Actor:
     return ROLE_ACTORS[membership.role] if membership else Actor.OUTSIDER
 
 
+def check(project: Project, actor: Actor, operation: Operation) -> None:
+    """Refuses what the rules refuse: a private project does not exist outside it."""
+    if project.visibility is Visibility.PRIVATE and actor not in MEMBERS:
+        raise NotFound("No such project.")
+    if not allowed(operation, actor, project.visibility):
+        if actor is Actor.ANONYMOUS:
+            raise Forbidden("Sign in to do this in a project.")
+        raise Forbidden(f"A project {actor.value} cannot do this.")
+
+
 async def authorize(
     project_id: int, account: Account | None, operation: Operation
 ) -> tuple[Project, Actor]:
@@ -127,12 +137,7 @@ async def authorize(
     if project is None:
         raise NotFound("No such project.")
     actor = await actor_of(project, account)
-    if project.visibility is Visibility.PRIVATE and actor not in MEMBERS:
-        raise NotFound("No such project.")
-    if not allowed(operation, actor, project.visibility):
-        if actor is Actor.ANONYMOUS:
-            raise Forbidden("Sign in to do this in a project.")
-        raise Forbidden(f"A project {actor.value} cannot do this.")
+    check(project, actor, operation)
     return project, actor
 
 

@@ -138,9 +138,9 @@ class FileMutation:
     @strawberry.mutation(description="Adds a file or photo to a project.")
     @user_errors
     async def upload_file(self, info: Info, input: UploadFileInput) -> FilePayload:
-        uploader = info.context.require_viewer()
         project_id = node_row_id(input.project_id, "Project", "projectId")
         project, _ = await authorize(info, project_id, Operation.UPLOAD_FILE)
+        uploader = info.context.require_viewer()
         settings = info.context.services.settings
         incoming = await _incoming(input.file, input.name, settings.max_upload_bytes)
         row = await files.upload(

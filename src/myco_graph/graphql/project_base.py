@@ -55,11 +55,7 @@ async def access(info: Info, project_id: int) -> tuple[models.Project, Actor]:
         actor = await projects.actor_of(project, info.context.viewer)
         cache[project_id] = (project, actor)
     project, actor = cache[project_id]
-    if (
-        project.visibility is models.Visibility.PRIVATE
-        and actor not in projects.MEMBERS
-    ):
-        raise NotFound("No such project.")
+    projects.check(project, actor, Operation.VIEW)
     return project, actor
 
 
@@ -68,10 +64,7 @@ async def authorize(
 ) -> tuple[models.Project, Actor]:
     """The project and the viewer's standing, if the viewer may do ``operation``."""
     project, actor = await access(info, project_id)
-    if not projects.allowed(operation, actor, project.visibility):
-        if actor is Actor.ANONYMOUS:
-            raise Forbidden("Sign in to do this in a project.")
-        raise Forbidden(f"A project {actor.value} cannot do this.")
+    projects.check(project, actor, operation)
     return project, actor
 
 

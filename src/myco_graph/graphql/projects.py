@@ -296,21 +296,22 @@ class ProjectMutation:
     )
     @user_errors
     async def join_project(self, info: Info, input: JoinProjectInput) -> ProjectPayload:
-        member = info.context.require_kind(AccountKind.MEMBER)
         project_id = project_id_of(input.project_id)
-        invited = await models.ProjectMember.exists(
-            project_id=project_id, account_id=member.id, state=MembershipState.INVITED
+        viewer = info.context.viewer
+        # An invitation opens even a private project; anyone else asks to join,
+        # which the project's rules allow or refuse like any other operation.
+        invited = viewer is not None and await models.ProjectMember.exists(
+            project_id=project_id, account_id=viewer.id, state=MembershipState.INVITED
         )
+        sharing = _sharing(input.sharing)
         if invited:
             project = await models.Project.get(id=project_id)
-            await projects.accept_invitation(
-                project, member, _sharing(input.sharing), issuer(info)
-            )
+            member = info.context.require_kind(AccountKind.MEMBER)
+            await projects.accept_invitation(project, member, sharing, issuer(info))
         else:
             project, _ = await authorize(info, project_id, Operation.REQUEST_TO_JOIN)
-            await projects.request_to_join(
-                project, member, _sharing(input.sharing), issuer(info)
-            )
+            member = info.context.require_kind(AccountKind.MEMBER)
+            await projects.request_to_join(project, member, sharing, issuer(info))
         return await _payload(info, project_id)
 
     @strawberry.mutation
