@@ -9,6 +9,8 @@ function.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -133,6 +135,15 @@ class Decision:
 
 OWN = Decision()
 DENIED = {reason: Decision(reason=reason) for reason in Reason}
+SPECIAL_KEYS = frozenset(key for key, spec in catalogue.FIELDS.items() if spec.special)
+
+
+@functools.lru_cache(maxsize=4096)
+def allowed_by(grant_id: int) -> Decision:
+    """The decision "allowed under this grant", made once per grant."""
+    return Decision(grant_id=grant_id)
+
+
 # What the decision reads of a grant; receipts stay in the database.
 GRANT_COLUMNS = (
     "id",
@@ -187,7 +198,7 @@ def decide(
     """
     if viewer.account_id == read.subject_id:
         return OWN
-    special = catalogue.FIELDS[read.key].special
+    special = read.key in SPECIAL_KEYS
     if special and read.purpose is Purpose.OFFER_MATCHING:
         # Special categories never target offers, whatever a grant says.
         return DENIED[Reason.NOT_SHARED]
@@ -213,7 +224,7 @@ def decide(
         ):
             usable = grant
     if usable is not None:
-        return Decision(grant_id=usable.id)
+        return allowed_by(usable.id)
     if newest is not None:
         if newest.withdrawn_at is not None:
             return DENIED[Reason.WITHDRAWN]
@@ -223,6 +234,10 @@ def decide(
     if other_purpose_active:
         return DENIED[Reason.PURPOSE_MISMATCH]
     return DENIED[Reason.NOT_SHARED]
+
+
+# A profile read one way: subject, purpose, and the project it is read within.
+Whose = tuple[int, Purpose, int | None]
 
 
 class Outcome(NamedTuple):
@@ -252,11 +267,12 @@ class Session:
         self._values: dict[tuple[int, str], Any] = {}
         self._projects: dict[int, bool] = {}
         self._pending = access_log.Folded()
-        self._decided: dict[Read, Outcome] = {}
+        self._writes: list[asyncio.Task[None]] = []
+        self._decided: dict[Whose, dict[str, Outcome]] = {}
 
-    def decided(self, read: Read) -> Outcome | None:
-        """The outcome of a read this session already decided, if it remembers."""
-        return self._decided.get(read)
+    def decided(self, whose: Whose) -> dict[str, Outcome] | None:
+        """Outcomes already decided for one profile read one way, by field key."""
+        return self._decided.get(whose)
 
     def forget(self, subject_id: int) -> None:
         """Drops what the session holds about a member whose data just changed."""
@@ -265,18 +281,21 @@ class Session:
             key: value for key, value in self._values.items() if key[0] != subject_id
         }
         self._decided = {
-            read: outcome
-            for read, outcome in self._decided.items()
-            if read.subject_id != subject_id
+            whose: outcomes
+            for whose, outcomes in self._decided.items()
+            if whose[0] != subject_id
         }
 
     async def read(self, reads: Sequence[Read]) -> list[Outcome]:
         """Decides a batch of reads and returns the allowed values."""
         if not self.remember:
             self._grants, self._values, self._projects = {}, {}, {}
-        await self._load_values(reads)
-        await self._load_grants({read.subject_id for read in reads})
-        viewer = await self._viewer_for(reads)
+        subjects = {read.subject_id for read in reads}
+        _, _, viewer = await asyncio.gather(
+            self._load_values(reads),
+            self._load_grants(subjects),
+            self._viewer_for(reads),
+        )
         moment = now()
         outcomes: list[Outcome] = []
         logged: dict[tuple[int, Purpose], tuple[list[str], set[int]]] = {}
@@ -290,7 +309,8 @@ class Session:
                 outcome = Outcome(decision)
             outcomes.append(outcome)
             if self.remember:
-                self._decided[read] = outcome
+                whose = (read.subject_id, read.purpose, read.project_id)
+                self._decided.setdefault(whose, {})[read.key] = outcome
             if decision.grant_id is not None:
                 keys, grant_ids = logged.setdefault(
                     (read.subject_id, read.purpose), ([], set())
@@ -299,12 +319,29 @@ class Session:
                 grant_ids.add(decision.grant_id)
         for (subject_id, purpose), (keys, grant_ids) in logged.items():
             self._pending.add_many(subject_id, purpose, keys, grant_ids, len(keys))
+        if self.remember and not self._writes and self._pending.rows:
+            # The first batch of a request is logged while the rest of the
+            # response is being built; flush() waits for it before anything
+            # is sent, so no value leaves unlogged.
+            self._start_writing()
+            # Let the write reach the database before the caller goes on:
+            # the rest of a page is built without giving the loop back.
+            await asyncio.sleep(0)
         return outcomes
 
-    async def flush(self) -> None:
-        """Writes the reads made so far to the access log."""
+    def _start_writing(self) -> None:
         pending, self._pending = self._pending, access_log.Folded()
-        await access_log.record(self.viewer.key, self.viewer.account_id, pending, now())
+        write = access_log.record(
+            self.viewer.key, self.viewer.account_id, pending, now()
+        )
+        self._writes.append(asyncio.create_task(write))
+
+    async def flush(self) -> None:
+        """Writes the reads made so far to the access log, and waits for it."""
+        if self._pending.rows:
+            self._start_writing()
+        writes, self._writes = self._writes, []
+        await asyncio.gather(*writes)
 
     async def _load_values(self, reads: Sequence[Read]) -> None:
         missing = [

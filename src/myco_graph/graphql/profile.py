@@ -94,13 +94,26 @@ def from_graphql(spec: ProfileField, given: Any) -> Any:
 # Reading --------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class ProfileAccess:
-    """Whose profile, and for which purpose it is being read."""
+    """Whose profile, and for which purpose it is being read.
+
+    ``outcomes`` keeps the decisions a list already made for this profile,
+    found once for all its fields.
+    """
 
     subject_id: int
     purpose: Purpose
     project_id: int | None = None
+    outcomes: dict[str, consent.Outcome] | None = dataclasses.field(
+        default=None, compare=False
+    )
+
+    def decided(self, info: Info) -> dict[str, consent.Outcome] | None:
+        if self.outcomes is None:
+            whose = (self.subject_id, self.purpose, self.project_id)
+            self.outcomes = consent_session(info.context).decided(whose)
+        return self.outcomes
 
 
 def consent_session(context: Context) -> consent.Session:
@@ -141,14 +154,16 @@ def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome
 
 
 class AccessLogFlush(SchemaExtension):
-    """Folds the operation's allowed reads into the access log, once, at its end."""
+    """Waits, before the response goes, until the operation's reads are logged."""
 
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        context = self.execution_context.context
-        session = getattr(context, "loaders", {}).get("consent_session")
-        if session is not None:
-            await session.flush()
+        try:
+            yield
+        finally:
+            context = self.execution_context.context
+            session = getattr(context, "loaders", {}).get("consent_session")
+            if session is not None:
+                await session.flush()
 
 
 def _present(spec: ProfileField, outcome: consent.Outcome) -> Any:
@@ -170,10 +185,8 @@ def _resolver(spec: ProfileField) -> Any:
     # prefetch_profiles): most of a page's fields then cost no task at all.
     def resolve(root: Any, info: Info) -> Any:
         access: ProfileAccess = root.access
-        read = consent.Read(
-            access.subject_id, spec.key, access.purpose, access.project_id
-        )
-        outcome = consent_session(info.context).decided(read)
+        outcomes = access.decided(info)
+        outcome = outcomes.get(spec.key) if outcomes is not None else None
         if outcome is None:
             return read_field(info, access, spec)
         return _present(spec, outcome)
