@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import GraphQLClient, create_admin, row_counts
+from tests.helpers import PASSWORD, GraphQLClient, create_admin, row_counts
 
 HOLDING = "{ viewer { ... on Member { shares { shares amountCents votes } } } }"
 
@@ -176,6 +176,32 @@ async def test_admin_reads_the_register_and_its_totals(api: GraphQLClient) -> No
         "members": 2,
         "votes": 2,
     }
+
+
+ERASE = "mutation($i: DeleteMyAccountInput!) { deleteMyAccount(input: $i) { deleted } }"
+
+
+async def test_erased_members_shares_stay_capital_without_a_vote(
+    api: GraphQLClient,
+) -> None:
+    alice = await api.sign_up("alice")
+    bob = await api.sign_up("bob")
+    await api.subscribe_shares(alice, 10)
+    await api.subscribe_shares(bob, 2)
+    erased = await api(ERASE, {"i": {"password": PASSWORD}}, token=bob)
+    admin = await api.log_in(await create_admin())
+
+    result = await api(REGISTER, token=admin)
+
+    assert erased.data["deleteMyAccount"]["deleted"] is True
+    assert result.data["shareRegisterTotals"] == {
+        "shares": 12,
+        "amountCents": 12_000,
+        "members": 1,
+        "votes": 1,
+    }
+    holders = [e["node"]["member"] for e in result.data["shareRegister"]["edges"]]
+    assert holders == [None, {"handle": "alice"}]
 
 
 async def test_register_of_an_empty_coop_is_zero(api: GraphQLClient) -> None:

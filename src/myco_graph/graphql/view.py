@@ -25,7 +25,12 @@ from strawberry.types import ExecutionResult
 
 from myco_graph import errors
 from myco_graph.graphql.context import Context, Services
-from myco_graph.graphql.errors import client_extensions, is_request_error
+from myco_graph.graphql.errors import (
+    HTTP_STATUS,
+    client_extensions,
+    code_of,
+    is_request_error,
+)
 from myco_graph.graphql.schema import Schema
 from myco_graph.infrastructure import ratelimit
 
@@ -101,7 +106,7 @@ class GraphQLView(GraphQL[Context, None]):
         except errors.Unauthenticated as exc:
             response = Response(
                 error_body(exc.message, client_extensions(exc)),
-                status_code=401,
+                status_code=HTTP_STATUS[code_of(exc)],
                 media_type=JSON,
                 headers={"www-authenticate": "Bearer"},
             )
@@ -109,7 +114,7 @@ class GraphQLView(GraphQL[Context, None]):
         except errors.RateLimited as exc:
             response = Response(
                 error_body(exc.message, client_extensions(exc)),
-                status_code=429,
+                status_code=HTTP_STATUS[code_of(exc)],
                 media_type=JSON,
                 headers={"retry-after": str(math.ceil(exc.retry_after))},
             )
