@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from strawberry import relay
 
-from myco_graph.domain import accounts, discussion, grants, projects
+from myco_graph.domain import accounts, discussion, grants, polls, pools, projects
 from myco_graph.domain.models import (
     Account,
     AccountKind,
@@ -15,6 +16,7 @@ from myco_graph.domain.models import (
     MembershipState,
     Name,
     ProfileValue,
+    Project,
     ProjectMember,
     ProjectRole,
     Purpose,
@@ -32,6 +34,8 @@ SHARED: dict[str, Any] = {
     "interests.hobbies": ["cycling", "gardening"],
 }
 MESSAGES = 25
+POLLS = 3
+POOLS = 2
 
 PAGE_QUERY = """
 query Page($project: ID!, $members: Int!) {
@@ -54,6 +58,12 @@ query Page($project: ID!, $members: Int!) {
       }
       messages(first: 20) {
         edges { node { body createdAt author { handle displayName } } }
+      }
+      polls(first: 10, open: true) {
+        edges { node { question closesAt voters options { label votes } } }
+      }
+      pools(first: 10) {
+        edges { node { title targetCents raisedCents contributors deadline } }
       }
     }
   }
@@ -137,6 +147,7 @@ async def populate(
     for number in range(MESSAGES):
         author = people[number % len(people)]
         await discussion.post(project, author, f"Message {number} about the garden")
+    await _polls_and_pools(project, people)
     token, _ = await token_issuer.issue(viewer, TokenKind.SESSION)
     return PageData(
         project_id=project.id,
@@ -144,3 +155,22 @@ async def populate(
         viewer=viewer,
         token=token,
     )
+
+
+async def _polls_and_pools(project: Project, people: list[Account]) -> None:
+    """Open polls with ballots from every member, pools with contributions."""
+    closes = accounts.now() + timedelta(days=7)
+    options = ["Tomatoes", "Beans", "Squash", "Herbs"]
+    for number in range(POLLS):
+        draft = polls.PollDraft(f"What do we plant in bed {number}?", options, closes)
+        poll = await polls.create(project, people[0], draft)
+        for index, person in enumerate(people):
+            await polls.vote(poll, person, [index % len(options)])
+    for number in range(POOLS):
+        draft = pools.PoolDraft(f"Tools {number}", 50_000, closes)
+        pool = await pools.create(project, people[0], draft)
+        for index, person in enumerate(people[: len(people) // 2]):
+            gift = pools.Gift(
+                1_000 + index, f"ref-{number}-{index}", hidden=index % 3 == 0
+            )
+            await pools.contribute(pool, person, gift, 1_000_000)

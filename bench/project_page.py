@@ -87,6 +87,23 @@ async def load(
     return done, time.perf_counter() - started
 
 
+async def same_page(
+    client: httpx.AsyncClient, graphql_port: int, raw_port: int, data: Any, members: int
+) -> None:
+    """Both servers answer the same JSON, or the comparison means nothing."""
+    headers = {"authorization": f"Bearer {data.token}"}
+    variables = {"project": data.project_global_id, "members": members}
+    graphql = await client.post(
+        f"http://127.0.0.1:{graphql_port}/graphql",
+        json={"query": PAGE_QUERY, "variables": variables},
+        headers=headers,
+    )
+    raw = await client.get(
+        f"http://127.0.0.1:{raw_port}/page/{data.project_id}", headers=headers
+    )
+    assert graphql.json() == raw.json(), "the two pages differ"
+
+
 async def statements_for(settings: Settings, members: int) -> int:
     """SQL statements of one page with ``members`` members, run in-process."""
     import logging
@@ -149,6 +166,7 @@ async def main(members: int, seconds: float, concurrency: int) -> None:
                     )
                     assert response.status_code == 200, response.text
 
+                await same_page(client, graphql_port, raw_port, data, members)
                 await load(graphql, seconds=1, concurrency=concurrency)
                 await load(raw, seconds=1, concurrency=concurrency)
                 g_done, g_time = await load(

@@ -65,6 +65,23 @@ FROM page JOIN accounts a ON a.id = page.account_id
 LEFT JOIN profile_values v ON v.account_id = a.id AND v.key = ANY($2::text[])
 ORDER BY page.id DESC
 """
+POLLS = """
+SELECT p.id, p.question, p.closes_at, p.options,
+  (SELECT count(DISTINCT v.account_id) FROM votes v WHERE v.poll_id = p.id) AS voters
+FROM polls p WHERE p.project_id = $1 AND p.closes_at > now()
+ORDER BY p.id DESC LIMIT 10
+"""
+VOTES = """
+SELECT poll_id, option, count(*) AS votes FROM votes
+WHERE poll_id = ANY($1::bigint[]) GROUP BY poll_id, option
+"""
+POOLS = """
+SELECT p.id, p.title, p.target_cents, p.deadline,
+  coalesce(sum(c.amount_cents), 0)::bigint AS raised,
+  count(DISTINCT c.account_id) AS contributors
+FROM pools p LEFT JOIN contributions c ON c.pool_id = p.id
+WHERE p.project_id = $1 GROUP BY p.id ORDER BY p.id DESC LIMIT 10
+"""
 MESSAGES = """
 SELECT m.body, m.created_at, a.handle, a.display_name
 FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
@@ -103,6 +120,9 @@ async def page(request: Request) -> Response:
             return _error(404)
         rows = await conn.fetch(MEMBERS, project_id, FIELDS, PAGE_SIZE)
         messages = await conn.fetch(MESSAGES, project_id)
+        polls = await conn.fetch(POLLS, project_id)
+        votes = await conn.fetch(VOTES, [poll["id"] for poll in polls])
+        pools = await conn.fetch(POOLS, project_id)
         members, log = _members(rows, viewer_id)
         if log:
             now = datetime.now(UTC)
@@ -133,10 +153,43 @@ async def page(request: Request) -> Response:
                         for m in messages
                     ]
                 },
+                "polls": {"edges": [{"node": node} for node in _polls(polls, votes)]},
+                "pools": {
+                    "edges": [
+                        {
+                            "node": {
+                                "title": p["title"],
+                                "targetCents": p["target_cents"],
+                                "raisedCents": p["raised"],
+                                "contributors": p["contributors"],
+                                "deadline": p["deadline"].isoformat(),
+                            }
+                        }
+                        for p in pools
+                    ]
+                },
             }
         }
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _polls(
+    polls: list[asyncpg.Record], votes: list[asyncpg.Record]
+) -> list[dict[str, Any]]:
+    counts = {(v["poll_id"], v["option"]): v["votes"] for v in votes}
+    return [
+        {
+            "question": poll["question"],
+            "closesAt": poll["closes_at"].isoformat(),
+            "voters": poll["voters"],
+            "options": [
+                {"label": label, "votes": counts.get((poll["id"], index), 0)}
+                for index, label in enumerate(orjson.loads(poll["options"]))
+            ],
+        }
+        for poll in polls
+    ]
 
 
 def _members(
