@@ -231,9 +231,7 @@ async def test_an_anonymous_upload_is_refused(
     response = await upload(api, None, team.project_id, jpeg_with_gps())
 
     # Project operations refuse anonymous callers as they refuse outsiders.
-    assert [e["extensions"]["code"] for e in response.json()["errors"]] == [
-        "FORBIDDEN"
-    ]
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["FORBIDDEN"]
     assert await row_counts() == before
 
 
