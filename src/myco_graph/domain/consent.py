@@ -298,8 +298,18 @@ class Session:
         )
         moment = now()
         outcomes: list[Outcome] = []
-        logged: dict[tuple[int, Purpose], tuple[list[str], set[int]]] = {}
+        # Reads come grouped by profile (a list reads each member's fields in
+        # a row), so the per-profile maps are looked up once per group.
+        whose: Whose | None = None
+        decided: dict[str, Outcome] = {}
+        keys: list[str] = []
+        grant_ids: set[int] = set()
         for read in reads:
+            if whose != (read.subject_id, read.purpose, read.project_id):
+                self._log(whose, keys, grant_ids)
+                whose = (read.subject_id, read.purpose, read.project_id)
+                decided = self._decided.setdefault(whose, {}) if self.remember else {}
+                keys, grant_ids = [], set()
             grants = self._grants.get(read.subject_id, {}).get(read.key, ())
             decision = decide(viewer, read, grants, moment)
             if decision.allowed:
@@ -308,17 +318,11 @@ class Session:
             else:
                 outcome = Outcome(decision)
             outcomes.append(outcome)
-            if self.remember:
-                whose = (read.subject_id, read.purpose, read.project_id)
-                self._decided.setdefault(whose, {})[read.key] = outcome
+            decided[read.key] = outcome
             if decision.grant_id is not None:
-                keys, grant_ids = logged.setdefault(
-                    (read.subject_id, read.purpose), ([], set())
-                )
                 keys.append(read.key)
                 grant_ids.add(decision.grant_id)
-        for (subject_id, purpose), (keys, grant_ids) in logged.items():
-            self._pending.add_many(subject_id, purpose, keys, grant_ids, len(keys))
+        self._log(whose, keys, grant_ids)
         if self.remember and not self._writes and self._pending.rows:
             # The first batch of a request is logged while the rest of the
             # response is being built; flush() waits for it before anything
@@ -328,6 +332,12 @@ class Session:
             # the rest of a page is built without giving the loop back.
             await asyncio.sleep(0)
         return outcomes
+
+    def _log(self, whose: Whose | None, keys: list[str], grant_ids: set[int]) -> None:
+        """Adds the allowed reads of one profile to what the log will get."""
+        if whose is not None and keys:
+            subject_id, purpose, _ = whose
+            self._pending.add_many(subject_id, purpose, keys, grant_ids, len(keys))
 
     def _start_writing(self) -> None:
         pending, self._pending = self._pending, access_log.Folded()
