@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +29,10 @@ from myco_graph.graphql.polls import Poll, PollsOfProject
 from myco_graph.graphql.pools import Pool, PoolsOfProject
 from myco_graph.graphql.profile import Profile, prefetch_profiles, profile_of
 from myco_graph.graphql.project_base import (
+    ContentRow,
     ProjectRole,
     ProjectVisibility,
+    T,
     access,
     authorize,
     forget_access,
@@ -379,6 +381,16 @@ class ProjectMutation:
         return await _payload(info, project_id)
 
 
+async def _concerned(
+    model: type[ContentRow], row_id: int | None, convert: Callable[[ContentRow], T]
+) -> T | None:
+    """What an event names, if it still exists (the subscriber is a member)."""
+    if row_id is None:
+        return None
+    row = await model.get_or_none(id=row_id)
+    return convert(row) if row is not None else None
+
+
 @strawberry.type(description="Something that happened in a project.")
 class ProjectActivity:
     kind: str
@@ -389,25 +401,16 @@ class ProjectActivity:
     pool_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The message concerned, for message events.")
-    async def message(self, info: Info) -> Message | None:
-        if self.message_id is None:
-            return None
-        row = await models.Message.get_or_none(id=self.message_id)
-        return Message.of(row) if row is not None else None
+    async def message(self) -> Message | None:
+        return await _concerned(models.Message, self.message_id, Message.of)
 
     @strawberry.field(description="The poll concerned, for poll events.")
-    async def poll(self, info: Info) -> Poll | None:
-        if self.poll_id is None:
-            return None
-        row = await models.Poll.get_or_none(id=self.poll_id)
-        return Poll.of(row) if row is not None else None
+    async def poll(self) -> Poll | None:
+        return await _concerned(models.Poll, self.poll_id, Poll.of)
 
     @strawberry.field(description="The pool concerned, for pool events.")
-    async def pool(self, info: Info) -> Pool | None:
-        if self.pool_id is None:
-            return None
-        row = await models.Pool.get_or_none(id=self.pool_id)
-        return Pool.of(row) if row is not None else None
+    async def pool(self) -> Pool | None:
+        return await _concerned(models.Pool, self.pool_id, Pool.of)
 
     @classmethod
     def of(cls, event: dict[str, Any]) -> ProjectActivity:
