@@ -135,11 +135,11 @@ class DiscussionMutation:
     @strawberry.mutation(description="Edits your own message.")
     @user_errors
     async def edit_message(self, info: Info, input: EditMessageInput) -> MessagePayload:
-        author = info.context.require_viewer()
         row = await _message_row(info, input.id)
         # Editing writes in the discussion as posting does: a member who left
         # or was removed no longer rewrites what they posted.
         await authorize(info, row.project_id, Operation.POST_MESSAGE)
+        author = info.context.require_viewer()
         row = await discussion.edit(author, row.id, input.body)
         return MessagePayload(user_errors=[], message=Message.of(row))
 
