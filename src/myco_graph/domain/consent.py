@@ -263,7 +263,7 @@ class Session:
     def __init__(self, viewer: Viewer, *, remember: bool = True) -> None:
         self.viewer = viewer
         self.remember = remember
-        self._grants: dict[int, dict[str, list[Grant]]] = {}
+        self._grants: dict[int, dict[str, tuple[Grant, ...]]] = {}
         self._values: dict[tuple[int, str], Any] = {}
         self._projects: dict[int, bool] = {}
         self._pending = access_log.Folded()
@@ -304,14 +304,21 @@ class Session:
         decided: dict[str, Outcome] = {}
         keys: list[str] = []
         grant_ids: set[int] = set()
+        decisions: dict[tuple[int, bool], Decision] = {}
         for read in reads:
             if whose != (read.subject_id, read.purpose, read.project_id):
+                decisions = {}
                 self._log(whose, keys, grant_ids)
                 whose = (read.subject_id, read.purpose, read.project_id)
                 decided = self._decided.setdefault(whose, {}) if self.remember else {}
                 keys, grant_ids = [], set()
             grants = self._grants.get(read.subject_id, {}).get(read.key, ())
-            decision = decide(viewer, read, grants, moment)
+            # Within one profile, fields with the same grants and the same
+            # category get the same answer: decide once for them.
+            same = (id(grants), read.key in SPECIAL_KEYS)
+            decision = decisions.get(same)
+            if decision is None:
+                decision = decisions[same] = decide(viewer, read, grants, moment)
             if decision.allowed:
                 value = self._values.get((read.subject_id, read.key))
                 outcome = Outcome(decision, value)
@@ -373,15 +380,24 @@ class Session:
         missing = subjects - self._grants.keys() - {self.viewer.account_id}
         if not missing:
             return
-        for subject in missing:
-            self._grants[subject] = defaultdict(list)
+        loaded: dict[int, dict[str, list[Grant]]] = {
+            s: defaultdict(list) for s in missing
+        }
         rows = await ConsentGrant.filter(subject_id__in=missing).values_list(
             *GRANT_COLUMNS
         )
         for row in rows:
             grant = Grant.of_values(row)
             for key in grant.field_keys:
-                self._grants[grant.subject_id][key].append(grant)
+                loaded[grant.subject_id][key].append(grant)
+        for subject, by_key in loaded.items():
+            # Fields covered by the same grants share one tuple, which lets a
+            # batch decide them once (see read).
+            shared: dict[tuple[int, ...], tuple[Grant, ...]] = {}
+            self._grants[subject] = {
+                key: shared.setdefault(tuple(g.id for g in grants), tuple(grants))
+                for key, grants in by_key.items()
+            }
 
     async def _viewer_for(self, reads: Sequence[Read]) -> Viewer:
         """The viewer, with the projects it belongs to among those being read."""
