@@ -167,7 +167,10 @@ mutation Set($input: SetProfileValuesInput!) {
 GRANT = """
 mutation Grant($input: GrantConsentInput!) {
   grantConsent(input: $input) {
-    grant { id status fields purpose explicit legalBasis receipt receiptJws }
+    grant {
+      id status fields purpose explicit legalBasis receipt receiptJws
+      audience { kind id }
+    }
     userErrors { field code message }
   }
 }

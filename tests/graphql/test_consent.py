@@ -143,6 +143,16 @@ async def test_grant_shows_the_value_to_its_audience_only(
     )
 
 
+async def test_grant_names_its_audience_by_the_id_the_api_takes(
+    api: GraphQLClient, people: People, alice: str
+) -> None:
+    bob = await member_id(api, await people.token("bob"))
+
+    given = await grant(api, alice, [CITY], "MEMBER", bob)
+
+    assert given["audience"] == {"kind": "MEMBER", "id": bob}
+
+
 async def test_grant_for_another_purpose_is_a_purpose_mismatch(
     api: GraphQLClient, people: People, alice: str
 ) -> None:

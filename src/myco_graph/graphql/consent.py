@@ -50,7 +50,9 @@ class GrantStatus(Enum):
 @strawberry.type(description="Who a grant lets use the fields.")
 class ConsentAudience:
     kind: AudienceKind  # type: ignore[valid-type]
-    id: strawberry.ID | None
+    id: relay.GlobalID | None = strawberry.field(
+        description="The project, member or brand, as the id the API takes."
+    )
 
 
 @strawberry.type(description="A member's consent: audience, fields, purpose, validity.")
@@ -76,8 +78,7 @@ class ConsentGrant(relay.Node):
             id=row.id,
             fields=[ProfileFieldKey(key) for key in row.field_keys],
             audience=ConsentAudience(
-                kind=row.audience,
-                id=strawberry.ID(str(row.audience_id)) if row.audience_id else None,
+                kind=row.audience, id=audience_global_id(row.audience, row.audience_id)
             ),
             purpose=row.purpose,
             explicit=row.explicit,
@@ -184,6 +185,15 @@ AUDIENCE_NODE_TYPES = {
     Audience.MEMBER: "Member",
     Audience.BRAND: "Brand",
 }
+
+
+def audience_global_id(
+    audience: Audience, audience_id: int | None
+) -> relay.GlobalID | None:
+    type_name = AUDIENCE_NODE_TYPES.get(audience)
+    if type_name is None or audience_id is None:
+        return None
+    return relay.GlobalID(type_name, str(audience_id))
 
 
 def audience_row_id(audience: AudienceInput) -> int | None:
