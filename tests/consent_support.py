@@ -240,8 +240,8 @@ def audience_includes(grant: Grant, viewer: Viewer, read: Read) -> bool:
     if grant.audience is Audience.PUBLIC:
         return True
     if grant.audience is Audience.COOP:
-        # The coop: its members and its staff; brands and strangers are out.
-        return viewer.kind in (AccountKind.MEMBER, AccountKind.ADMIN)
+        # The coop's members; staff accounts, brands and strangers are out.
+        return viewer.kind is AccountKind.MEMBER
     if viewer.account_id is None or grant.audience_id is None:
         return False
     if grant.audience is Audience.MEMBER:

@@ -164,7 +164,8 @@ def reaches(grant: Grant, viewer: Viewer, read: Read) -> bool:
         case Audience.PUBLIC:
             return True
         case Audience.COOP:
-            return viewer.kind in {AccountKind.MEMBER, AccountKind.ADMIN}
+            # The coop's members: not its staff accounts, not brands.
+            return viewer.kind is AccountKind.MEMBER
         case Audience.MEMBER:
             # An anonymous viewer's id is None too: it must not match a grant
             # whose audience id is missing.
