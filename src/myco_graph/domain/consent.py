@@ -18,6 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+import orjson
+from tortoise import connections
+
 from myco_graph.domain import access_log, catalogue
 from myco_graph.domain.accounts import now
 from myco_graph.domain.models import (
@@ -384,10 +387,7 @@ class Session:
         loaded: dict[int, dict[str, list[Grant]]] = {
             s: defaultdict(list) for s in missing
         }
-        rows = await ConsentGrant.filter(subject_id__in=missing).values_list(
-            *GRANT_COLUMNS
-        )
-        for row in rows:
+        for row in await _grant_rows(missing):
             grant = Grant.of_values(row)
             for key in grant.field_keys:
                 loaded[grant.subject_id][key].append(grant)
@@ -418,6 +418,48 @@ class Session:
         if projects == self.viewer.projects:
             return self.viewer
         return replace(self.viewer, projects=self.viewer.projects | projects)
+
+
+async def _grant_rows(subjects: set[int]) -> list[tuple[Any, ...]]:
+    """The decision's columns of these members' grants, as plain rows.
+
+    Read without building models: a page of 200 members costs a few
+    milliseconds less, on the path of every list of profiles. The drivers
+    differ in what they hand back for JSON, booleans and times, which is
+    evened out here.
+    """
+    conn = connections.get("default")
+    columns = ", ".join(GRANT_COLUMNS)
+    table = ConsentGrant._meta.db_table
+    if conn.capabilities.dialect == "postgres":
+        sql = f"SELECT {columns} FROM {table} WHERE subject_id = ANY($1::bigint[])"  # noqa: S608
+        rows = await conn.execute_query_dict(sql, [sorted(subjects)])
+    else:
+        marks = ", ".join("?" * len(subjects))
+        sql = f"SELECT {columns} FROM {table} WHERE subject_id IN ({marks})"  # noqa: S608
+        rows = await conn.execute_query_dict(sql, sorted(subjects))
+    return [
+        (
+            row["id"],
+            row["subject_id"],
+            row["audience"],
+            row["audience_id"],
+            row["purpose"],
+            _json(row["field_keys"]),
+            bool(row["explicit"]),
+            _moment(row["expires_at"]),
+            _moment(row["withdrawn_at"]),
+        )
+        for row in rows
+    ]
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def read_values(viewer: Viewer, reads: Sequence[Read]) -> list[Outcome]:
