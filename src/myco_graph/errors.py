@@ -19,7 +19,8 @@ translated where they enter and re-raised from the original::
     │       ├── SignatureDateRefused   Date absent, garbled or over an hour off
     │       ├── DigestMismatch         Digest absent, garbled or not the body's
     │       ├── SigningKeyUnavailable  the keyId's key cannot be obtained
-    │       └── SignatureInvalid       does not verify with the sender's key
+    │       ├── SignatureInvalid       does not verify with the sender's key
+    │       └── ActorMismatch          an activity signed by another actor's key
     ├── RemoteError            another instance failed us; retry or give up
     │   ├── FetchRefused       a URL we never fetch (scheme, private address)
     │   ├── RemoteUnavailable  unreachable, too slow, or an error status
@@ -117,6 +118,10 @@ class SigningKeyUnavailable(SignatureRefused):
 
 class SignatureInvalid(SignatureRefused):
     """The signature does not verify with the sender's public key."""
+
+
+class ActorMismatch(SignatureRefused):
+    """An inbound activity's actor is not the owner of the key that signed it."""
 
 
 class RemoteError(MycoError):

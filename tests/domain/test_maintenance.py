@@ -5,8 +5,14 @@ from datetime import timedelta
 import pytest
 
 from myco_graph.domain import accounts
-from myco_graph.domain.maintenance import purge_stale_rows
-from myco_graph.domain.models import Account, Event, Token, TokenKind
+from myco_graph.domain.maintenance import purge_received_activities, purge_stale_rows
+from myco_graph.domain.models import (
+    Account,
+    Event,
+    ReceivedActivity,
+    Token,
+    TokenKind,
+)
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -52,3 +58,23 @@ async def test_purge_deletes_events_older_than_a_month() -> None:
 
     assert await Event.filter(kind="old").count() == 0
     assert await Event.filter(kind="account.created").count() == 1
+
+
+async def test_purge_forgets_activity_ids_received_over_a_week_ago() -> None:
+    for activity_id, age in (
+        ("https://peer.example/old", 8),
+        ("https://peer.example/new", 6),
+    ):
+        row = await ReceivedActivity.create(
+            activity_id=activity_id,
+            actor="https://peer.example/users/zoe",
+            type="Follow",
+        )
+        await ReceivedActivity.filter(id=row.id).update(
+            received_at=accounts.now() - age * DAY
+        )
+
+    await purge_received_activities()
+
+    kept = await ReceivedActivity.all().values_list("activity_id", flat=True)
+    assert kept == ["https://peer.example/new"]

@@ -222,6 +222,9 @@ async def test_collections_are_not_served_yet(http: httpx.AsyncClient) -> None:
 
     person = (await http.get("/users/alice", headers=AP)).json()
 
-    for collection in ("inbox", "outbox", "followers"):
+    for collection in ("outbox", "followers"):
         response = await http.get(person[collection].removeprefix("http://coop.test"))
         assert response.status_code == 404
+    # An inbox takes POSTs only: its contents are nobody else's to read.
+    inbox = await http.get(person["inbox"].removeprefix("http://coop.test"))
+    assert inbox.status_code == 405

@@ -496,3 +496,64 @@ class RemoteKey(Model):
 
     class Meta:
         table = "remote_keys"
+
+
+class BlockedInstance(Model):
+    """A remote instance an admin blocked, by domain, subdomains included.
+
+    Its requests to our inboxes are refused with 403.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    domain = fields.CharField(max_length=253, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "blocked_instances"
+
+
+class ReceivedActivity(Model):
+    """The id of an activity an inbox processed, so that it is processed once.
+
+    Kept a week (a sender's retries end well before), then purged by
+    received_at.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=500, unique=True)
+    actor = fields.CharField(max_length=500)
+    type = fields.CharField(max_length=64)
+    received_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "received_activities"
+
+
+class FollowerState(StrEnum):
+    # We accepted the Follow; the Accept activity is still to be delivered.
+    ACCEPT_PENDING = "accept_pending"
+    # The Accept was delivered: the follower receives the Group's activities.
+    ACCEPTED = "accepted"
+
+
+class RemoteFollower(Model):
+    """A remote actor following a public project's Group.
+
+    ``follow_id`` is the id of its Follow activity, which our Accept names.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="remote_followers", on_delete=fields.CASCADE
+    )
+    project_id: int
+    actor = fields.CharField(max_length=500)
+    inbox = fields.CharField(max_length=500)
+    shared_inbox = fields.CharField(max_length=500, null=True)
+    follow_id = fields.CharField(max_length=500)
+    state = fields.CharEnumField(FollowerState, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "remote_followers"
+        unique_together = (("project_id", "actor"),)

@@ -1,4 +1,4 @@
-"""ActivityPub federation: actors, HTTP signatures, discovery, remote fetches.
+"""ActivityPub federation: actors, signatures, discovery, fetches, inboxes.
 
 Every module speaks the same small vocabulary:
 
@@ -10,8 +10,8 @@ Every module speaks the same small vocabulary:
   another instance reads;
 * parse-from-ActivityPub, ``parse_*``: a remote document into our own types,
   or RemoteInvalid;
-* one handler per inbound activity type, ``handle_<type>`` (none yet: the
-  inbox comes with the follow flows).
+* one handler per inbound activity type, ``handle_<type>``, in
+  :mod:`.handlers`; :mod:`.inbox` checks what arrives and runs them once.
 
 ``federation/`` at the top of the repository describes the protocol for other
 implementers; its examples are checked against :mod:`.render` by the tests.

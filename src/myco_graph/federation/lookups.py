@@ -8,6 +8,7 @@ private project above all, is reported exactly as a name nobody holds.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ from myco_graph.domain.catalogue import ProfileField
 from myco_graph.domain.models import (
     Account,
     AccountKind,
+    BlockedInstance,
     MembershipState,
     Message,
     Project,
@@ -244,3 +246,23 @@ async def lookup_signer(
 def signer_origin(key: PublicKey) -> str:
     """How the access log names a remote reader: the host of its actor."""
     return urlsplit(key.owner).netloc.lower()
+
+
+# Instance blocks ---------------------------------------------------------------
+
+
+def blockable_domains(url: str) -> list[str]:
+    """The domains whose block covers ``url``: its host and every parent domain."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        return [".".join(labels[start:]) for start in range(len(labels))]
+    return [host]
+
+
+async def lookup_blocked(*urls: str) -> bool:
+    """True when an admin blocked the instance of any of these URLs."""
+    domains = {domain for url in urls for domain in blockable_domains(url)}
+    return await BlockedInstance.filter(domain__in=domains).exists()

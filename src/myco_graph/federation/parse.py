@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from myco_graph.errors import RemoteInvalid
 
 MAX_URL_LENGTH = 500
+MAX_TYPE_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def _url(value: Any, what: str) -> str:
     return value
 
 
-def _id_of(value: Any) -> Any:
+def id_of(value: Any) -> Any:
     """An object's id, whether it is given inline or by reference."""
     return value.get("id") if isinstance(value, dict) else value
 
@@ -73,7 +74,7 @@ def parse_public_key(document: dict[str, Any], key_id: str) -> PublicKey:
         if not matching:
             raise RemoteInvalid("The actor document does not hold this key.")
         key = matching[0]
-        if _id_of(key.get("owner", owner)) != owner:
+        if id_of(key.get("owner", owner)) != owner:
             raise RemoteInvalid("The key belongs to another actor.")
     if origin(owner) != origin(_url(key_id, "The key id")):
         raise RemoteInvalid("The key and its owner are on different origins.")
@@ -91,3 +92,61 @@ def _rsa_pem(key: dict[str, Any]) -> str:
     if not isinstance(loaded, rsa.RSAPublicKey):
         raise RemoteInvalid("The key is not an RSA key.")
     return pem
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An inbound activity: what every inbox needs, and the document itself."""
+
+    id: str
+    type: str
+    actor: str
+    object: Any
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    """A remote actor as its document gives it: its id, type and inboxes."""
+
+    id: str
+    type: str
+    inbox: str
+    shared_inbox: str | None
+
+
+def parse_activity(document: Any) -> Activity:
+    """An activity with an ``id``, a ``type`` and an ``actor``, all on one origin.
+
+    A server speaks only for itself: an activity whose id lies on another
+    origin than its actor is refused, or one instance could take another's
+    activity ids out of our inboxes' idempotency table.
+    """
+    if not isinstance(document, dict):
+        raise RemoteInvalid("The activity is not a JSON object.")
+    activity_id = _url(document.get("id"), "The activity's id")
+    actor = _url(id_of(document.get("actor")), "The activity's actor")
+    kind = document.get("type")
+    if not isinstance(kind, str) or not 0 < len(kind) <= MAX_TYPE_LENGTH:
+        raise RemoteInvalid("The activity's type is not a single name.")
+    if origin(activity_id) != origin(actor):
+        raise RemoteInvalid("The activity's id and actor are on different origins.")
+    return Activity(activity_id, kind, actor, document.get("object"), document)
+
+
+def parse_actor(document: dict[str, Any], actor_id: str) -> RemoteActor:
+    """The actor ``actor_id`` from its document; its inboxes on its own origin."""
+    if document.get("id") != actor_id:
+        raise RemoteInvalid("The actor document has another id.")
+    kind = document.get("type")
+    if not isinstance(kind, str):
+        raise RemoteInvalid("The actor has no type.")
+    inbox = _url(document.get("inbox"), "The actor's inbox")
+    endpoints = document.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    if shared is not None:
+        shared = _url(shared, "The actor's shared inbox")
+    for url in (inbox, shared):
+        if url is not None and origin(url) != origin(actor_id):
+            raise RemoteInvalid("The actor's inboxes are on another origin.")
+    return RemoteActor(actor_id, kind, inbox, shared)

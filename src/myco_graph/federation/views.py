@@ -5,8 +5,9 @@ Actor documents are served only to clients that ask for ActivityPub JSON
 the ActivityStreams profile); any other ``Accept`` gets 406 Not Acceptable,
 since this instance has no HTML profile pages to redirect browsers to.
 
-Inbox, outbox and followers URLs appear in the documents, but their routes
-do not exist yet: they answer 404 until the follow flows bring them.
+The inboxes (the shared ``/inbox`` and each actor's) take signed POSTs, as
+:mod:`.inbox` describes. Outbox and followers URLs appear in the documents,
+but their routes do not exist yet: they answer 404.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from myco_graph.domain.models import ActorKind
-from myco_graph.errors import BadUserInput, NotFound, SignatureRefused
-from myco_graph.federation import keys, lookups, render
+from myco_graph.errors import BadUserInput, MycoError, NotFound, SignatureRefused
+from myco_graph.federation import inbox, keys, lookups, render
+from myco_graph.federation.handlers import Context
 from myco_graph.federation.lookups import FederatedViewer
 from myco_graph.federation.signatures import InboundRequest
 from myco_graph.federation.urls import Urls
@@ -112,6 +114,9 @@ class Views:
             Route("/actor", self.instance_actor, methods=["GET"]),
             Route("/users/{handle}", self.person, methods=["GET"]),
             Route("/groups/{name}", self.group, methods=["GET"]),
+            Route("/inbox", self.shared_inbox, methods=["POST"]),
+            Route("/users/{handle}/inbox", self.person_inbox, methods=["POST"]),
+            Route("/groups/{name}/inbox", self.group_inbox, methods=["POST"]),
         ]
 
     # Discovery -----------------------------------------------------------
@@ -221,6 +226,66 @@ class Views:
             return FederatedViewer.of("anonymous")
         key = await lookups.lookup_signer(inbound(request), self.settings)
         return FederatedViewer.of(lookups.signer_origin(key))
+
+    # Inboxes -------------------------------------------------------------
+
+    async def shared_inbox(self, request: Request) -> Response:
+        return await self.deliver(request)
+
+    async def person_inbox(self, request: Request) -> Response:
+        try:
+            await lookups.lookup_member(request.path_params["handle"])
+        except NotFound as exc:
+            return problem(404, exc.message)
+        return await self.deliver(request)
+
+    async def group_inbox(self, request: Request) -> Response:
+        try:
+            await lookups.lookup_public_project(request.path_params["name"])
+        except NotFound as exc:
+            return problem(404, exc.message)
+        return await self.deliver(request)
+
+    async def deliver(self, request: Request) -> Response:
+        """Takes an activity POSTed to an inbox: 202, or a refusal, nothing kept."""
+        limit = self.settings.max_body_bytes
+        body = await read_body(request, limit)
+        if body is None:
+            return problem(413, f"The activity exceeds {limit} bytes.")
+        context = Context(self.settings, self.urls)
+        try:
+            await inbox.receive(inbound(request, body), context)
+        except MycoError as exc:
+            if (status := inbox.status_of(exc)) is None:
+                raise
+            return refused_activity(exc, status)
+        return Response(status_code=202)
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def refused_activity(error: MycoError, status: int) -> Response:
+    message = getattr(error, "message", None) or str(error)
+    level = logging.INFO if status == 502 else logging.WARNING
+    log.log(
+        level,
+        "refused inbound activity",
+        extra={"reason": type(error).__name__, "detail": message, "status": status},
+    )
+    return problem(status, message)
 
 
 def actor_response(
