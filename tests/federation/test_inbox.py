@@ -8,6 +8,7 @@ actor as two real instances would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,14 +25,16 @@ from myco_graph.domain.models import (
     FollowerState,
     ReceivedActivity,
     RemoteFollower,
+    RemoteKey,
     Visibility,
 )
-from myco_graph.federation import views
+from myco_graph.federation import lookups, views
 from myco_graph.federation.keys import generate_pair
 from myco_graph.federation.signatures import sign_request
 from myco_graph.infrastructure.config import Settings
 from tests.federation.conftest import (
     ACTOR_PATH,
+    PEER_PUBLIC_PEM,
     Peer,
     changed,
     member,
@@ -379,3 +382,117 @@ async def test_app_serves_the_shared_inbox(http: httpx.AsyncClient) -> None:
     response = await http.post("/inbox", content=b"{}")
 
     assert response.status_code == 400
+
+
+# More of the same ------------------------------------------------------------
+
+
+async def test_member_inbox_takes_activities_and_unknown_ones_are_not_found(
+    instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
+) -> None:
+    await member("alice")
+    peer.publish_actor()
+    body = encoded(follow(peer, instance) | {"type": "Like"})
+
+    known = await post(peer_client, f"{instance.url}/users/alice/inbox", peer, body)
+    unknown = await post(peer_client, f"{instance.url}/users/nobody/inbox", peer, body)
+
+    assert (known.status_code, unknown.status_code) == (202, 404)
+    assert await ReceivedActivity.all().count() == 1
+
+
+async def test_follow_of_a_member_is_acknowledged_and_ignored(
+    instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
+) -> None:
+    await member("alice")
+    peer.publish_actor()
+    activity = follow(peer, instance) | {"object": f"{instance.url}/users/alice"}
+
+    response = await post(peer_client, f"{instance.url}/inbox", peer, encoded(activity))
+
+    assert response.status_code == 202
+    assert await RemoteFollower.all().count() == 0
+
+
+async def test_follow_by_an_actor_that_is_not_a_person_is_refused(
+    instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
+) -> None:
+    await project(await member("olga"), "gardeners")
+    peer.publish_actor()
+    document = json.loads(peer.answers[ACTOR_PATH].body) | {"type": "Service"}
+    peer.answer_json(ACTOR_PATH, document)
+
+    response = await post(
+        peer_client, f"{instance.url}/inbox", peer, encoded(follow(peer, instance))
+    )
+
+    assert response.status_code == 403
+    assert await nothing_stored()
+
+
+async def test_unreachable_follower_is_answered_502_and_kept_for_a_retry(
+    instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
+) -> None:
+    await project(await member("olga"), "gardeners")
+    await RemoteKey.create(
+        key_id=peer.key_id,
+        owner=peer.actor,
+        public_pem=PEER_PUBLIC_PEM,
+        fetched_at=datetime.now(UTC),
+    )
+    body = encoded(follow(peer, instance))
+
+    failed = await post(peer_client, f"{instance.url}/inbox", peer, body)
+    peer.publish_actor()
+    retried = await post(peer_client, f"{instance.url}/inbox", peer, body)
+
+    assert (failed.status_code, retried.status_code) == (502, 202)
+    assert await RemoteFollower.all().count() == 1
+
+
+async def test_rotated_key_is_fetched_again_once(
+    instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
+) -> None:
+    await project(await member("olga"), "gardeners")
+    rotated = generate_pair()
+    await RemoteKey.create(
+        key_id=peer.key_id,
+        owner=peer.actor,
+        public_pem=PEER_PUBLIC_PEM,
+        fetched_at=datetime.now(UTC) - timedelta(minutes=5),
+    )
+    peer.publish_actor(rotated.public_pem)
+
+    response = await post(
+        peer_client,
+        f"{instance.url}/inbox",
+        peer,
+        encoded(follow(peer, instance)),
+        private_pem=rotated.private_pem,
+    )
+
+    assert response.status_code == 202
+    assert (await RemoteKey.get(key_id=peer.key_id)).public_pem == rotated.public_pem
+
+
+async def test_simultaneous_deliveries_are_processed_once(
+    instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
+) -> None:
+    await project(await member("olga"), "gardeners")
+    peer.publish_actor()
+    body = encoded(follow(peer, instance))
+
+    responses = await asyncio.gather(
+        *(post(peer_client, f"{instance.url}/inbox", peer, body) for _ in range(3))
+    )
+
+    assert [response.status_code for response in responses] == [202] * 3
+    assert await ReceivedActivity.all().count() == 1
+    assert await RemoteFollower.all().count() == 1
+
+
+def test_a_block_covers_subdomains() -> None:
+    domains = lookups.blockable_domains("https://Social.Bad.Example:8443/users/x")
+
+    assert domains == ["social.bad.example", "bad.example", "example"]
+    assert lookups.blockable_domains("http://127.0.0.1:9/x") == ["127.0.0.1"]

@@ -30,6 +30,7 @@ from myco_graph.errors import (
     NotFound,
     RemoteError,
     RemoteInvalid,
+    RemoteTooLarge,
     SignatureRefused,
 )
 from myco_graph.federation import lookups, signatures
@@ -40,14 +41,15 @@ from myco_graph.federation.signatures import InboundRequest
 log = logging.getLogger(__name__)
 
 # The status each refusal is answered with; the first matching class wins.
-# A remote document we had to fetch and could not read is the sender's fault
-# (400); one we could not reach is worth a retry (502).
+# A remote document we had to fetch and could not read, or too large, is the
+# sender's fault (400); one we could not reach is worth a retry (502).
 STATUS: tuple[tuple[type[MycoError], int], ...] = (
     (SignatureRefused, 401),
     (Forbidden, 403),
     (NotFound, 404),
     (BadUserInput, 400),
     (RemoteInvalid, 400),
+    (RemoteTooLarge, 400),
     (RemoteError, 502),
 )
 
