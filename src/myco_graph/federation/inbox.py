@@ -54,7 +54,7 @@ STATUS: tuple[tuple[type[MycoError], int], ...] = (
 )
 
 
-class Duplicate(Exception):
+class _Duplicate(Exception):
     """Raised inside the recording transaction when the id was received already."""
 
 
@@ -114,9 +114,9 @@ async def record(activity: Activity, change: Change) -> None:
                 )
             except IntegrityError as exc:
                 # The same activity, delivered twice at once: the other won.
-                raise Duplicate from exc
+                raise _Duplicate from exc
             await change(conn)
-    except Duplicate:
+    except _Duplicate:
         log.debug("duplicate activity", extra={"activity_id": activity.id})
         return
     log.debug(
