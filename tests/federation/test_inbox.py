@@ -20,8 +20,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from myco_graph.domain import instances
 from myco_graph.domain.models import (
-    BlockedInstance,
     FollowerState,
     ReceivedActivity,
     RemoteFollower,
@@ -366,7 +366,7 @@ async def test_blocked_instance_is_refused(
     instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
 ) -> None:
     await project(await member("olga"), "gardeners")
-    await BlockedInstance.create(domain="127.0.0.1")
+    await instances.block("127.0.0.1")  # what blockInstance does for an admin
     peer.publish_actor()
 
     response = await post(

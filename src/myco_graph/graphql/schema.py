@@ -27,6 +27,7 @@ from myco_graph.graphql.discussion import DiscussionMutation, Message
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
 from myco_graph.graphql.files import File, FileMutation
+from myco_graph.graphql.instances import InstanceMutation, InstanceQuery
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
 from myco_graph.graphql.polls import Poll, PollMutation
@@ -66,6 +67,7 @@ Query = merge_types(
         ProfileQuery,
         ShareQuery,
         ProjectQuery,
+        InstanceQuery,
     ),
 )
 Mutation = merge_types(
@@ -81,6 +83,7 @@ Mutation = merge_types(
         PollMutation,
         PoolMutation,
         FileMutation,
+        InstanceMutation,
     ),
 )
 Subscription = merge_types(
