@@ -65,9 +65,6 @@ class Folded:
     def __init__(self) -> None:
         self.rows: dict[tuple[int, str], tuple[set[str], set[int], list[int]]] = {}
 
-    def add(self, subject_id: int, purpose: Purpose, key: str, grant_id: int) -> None:
-        self.add_many(subject_id, purpose, (key,), (grant_id,), 1)
-
     def add_many(
         self,
         subject_id: int,

@@ -90,20 +90,6 @@ class Grant:
     withdrawn_at: datetime | None
 
     @classmethod
-    def of(cls, row: ConsentGrant) -> Grant:
-        return cls(
-            id=row.id,
-            subject_id=row.subject_id,
-            audience=row.audience,
-            audience_id=row.audience_id,
-            purpose=row.purpose,
-            field_keys=frozenset(row.field_keys),
-            explicit=row.explicit,
-            expires_at=row.expires_at,
-            withdrawn_at=row.withdrawn_at,
-        )
-
-    @classmethod
     def of_values(cls, row: tuple[Any, ...]) -> Grant:
         """From a row of GRANT_COLUMNS, read without building a model."""
         (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
