@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -12,6 +13,14 @@ from myco_graph.errors import BackendUnavailable
 from myco_graph.infrastructure import events as bus
 
 log = logging.getLogger(__name__)
+
+# Called in the transaction of every recorded event, so that what other
+# layers derive from it (federation's outgoing activities) commits with it.
+Recorder = Callable[[BaseDBAsyncClient, Event], Awaitable[None]]
+recorders: list[Recorder] = []
+# Called once an event is committed, to start what it set going (deliveries).
+Announcer = Callable[[Event], Awaitable[None]]
+announcers: list[Announcer] = []
 
 
 def account_channel(account_id: int) -> str:
@@ -32,14 +41,17 @@ async def record(
     project_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Writes an event row inside the caller's transaction."""
-    return await Event.create(
+    """Writes an event row, and what recorders derive from it, in ``conn``."""
+    event = await Event.create(
         kind=kind,
         account_id=account_id,
         project_id=project_id,
         payload=payload or {},
         using_db=conn,
     )
+    for recorder in recorders:
+        await recorder(conn, event)
+    return event
 
 
 async def announce(event: Event) -> None:
@@ -64,3 +76,5 @@ async def announce(event: Event) -> None:
             await bus.bus().publish(channel, message)
     except BackendUnavailable:
         log.warning("event not announced", extra={"event_id": event.id})
+    for announcer in announcers:
+        await announcer(event)

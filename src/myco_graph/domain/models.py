@@ -325,6 +325,17 @@ class Message(Model):
         on_delete=fields.SET_NULL,
     )
     author_id: int | None
+    # A message written on another instance: its author and its Note's id.
+    remote_author: fields.ForeignKeyNullableRelation[RemoteActor] = (
+        fields.ForeignKeyField(
+            "models.RemoteActor",
+            related_name="messages",
+            null=True,
+            on_delete=fields.SET_NULL,
+        )
+    )
+    remote_author_id: int | None
+    ap_id = fields.CharField(max_length=500, null=True, unique=True)
     body = fields.TextField()
     mentions: fields.JSONField[list[int]] = fields.JSONField(default=list)
     links: fields.JSONField[list[str]] = fields.JSONField(default=list)
@@ -377,11 +388,24 @@ class Vote(Model):
         "models.Account", related_name="votes", null=True, on_delete=fields.SET_NULL
     )
     account_id: int | None
+    # A ballot cast from another instance counts here; only counts go out.
+    remote_voter: fields.ForeignKeyNullableRelation[RemoteActor] = (
+        fields.ForeignKeyField(
+            "models.RemoteActor",
+            related_name="votes",
+            null=True,
+            on_delete=fields.CASCADE,
+        )
+    )
+    remote_voter_id: int | None
     option = fields.SmallIntField()
 
     class Meta:
         table = "votes"
-        unique_together = (("poll_id", "account_id", "option"),)
+        unique_together = (
+            ("poll_id", "account_id", "option"),
+            ("poll_id", "remote_voter_id", "option"),
+        )
 
 
 class Pool(Model):
@@ -557,3 +581,170 @@ class RemoteFollower(Model):
     class Meta:
         table = "remote_followers"
         unique_together = (("project_id", "actor"),)
+
+
+class RemoteActor(Model):
+    """A remote actor as its document last said: a Group, a Person, a service.
+
+    Cached so that names, inboxes and authors need no fetch on every read.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    url = fields.CharField(max_length=500, unique=True)
+    type = fields.CharField(max_length=32)
+    handle = fields.CharField(max_length=100)
+    domain = fields.CharField(max_length=253, db_index=True)
+    name = fields.CharField(max_length=200, default="")
+    summary = fields.TextField(default="")
+    inbox = fields.CharField(max_length=500)
+    shared_inbox = fields.CharField(max_length=500, null=True)
+    outbox = fields.CharField(max_length=500, null=True)
+    followers = fields.CharField(max_length=500, null=True)
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "remote_actors"
+
+
+class RemoteMembershipState(StrEnum):
+    # Our Follow is on its way or awaits the group's answer.
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class RemoteMembership(Model):
+    """A local member who joined a remote project by following its Group."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="remote_memberships", on_delete=fields.CASCADE
+    )
+    account_id: int
+    group: fields.ForeignKeyRelation[RemoteActor] = fields.ForeignKeyField(
+        "models.RemoteActor", related_name="memberships", on_delete=fields.CASCADE
+    )
+    group_id: int
+    follow_id = fields.CharField(max_length=500, unique=True)
+    state = fields.CharEnumField(RemoteMembershipState, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "remote_memberships"
+        unique_together = (("account_id", "group_id"),)
+
+
+class RemoteNote(Model):
+    """A message of a remote project, as its Group relayed it to us."""
+
+    id = fields.BigIntField(primary_key=True)
+    ap_id = fields.CharField(max_length=500, unique=True)
+    group: fields.ForeignKeyRelation[RemoteActor] = fields.ForeignKeyField(
+        "models.RemoteActor", related_name="notes", on_delete=fields.CASCADE
+    )
+    group_id: int
+    author_url = fields.CharField(max_length=500)
+    author_name = fields.CharField(max_length=200, default="")
+    content = fields.TextField()
+    published_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "remote_notes"
+        indexes = [Index(fields=["group_id", "id"])]
+
+
+class Tombstone(Model):
+    """An ActivityPub object of ours that was deleted: its URL answers 410."""
+
+    id = fields.BigIntField(primary_key=True)
+    url = fields.CharField(max_length=500, unique=True)
+    former_type = fields.CharField(max_length=32)
+    deleted_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tombstones"
+
+
+class OutboxActivity(Model):
+    """An activity this instance sends, written with the change that caused it.
+
+    ``object_id`` orders deliveries: to one inbox, activities on the same
+    object go out in the order they were written. ``signer`` names the local
+    actor whose key signs the deliveries.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=500, unique=True)
+    type = fields.CharField(max_length=32)
+    object_id = fields.CharField(max_length=500)
+    signer_kind = fields.CharEnumField(ActorKind, max_length=16)
+    signer_id = fields.BigIntField()
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "outbox_activities"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    # Given up: a final 4xx, a blocked host, or retries exhausted.
+    FAILED = "failed"
+
+
+class Delivery(Model):
+    """One outgoing activity to one inbox, a shared inbox where there is one."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity: fields.ForeignKeyRelation[OutboxActivity] = fields.ForeignKeyField(
+        "models.OutboxActivity", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    activity_id: int
+    inbox = fields.CharField(max_length=500)
+    host = fields.CharField(max_length=253)
+    object_id = fields.CharField(max_length=500)
+    state = fields.CharEnumField(DeliveryState, max_length=16)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    last_status = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "deliveries"
+        unique_together = (("activity_id", "inbox"),)
+        indexes = [
+            Index(fields=["state", "next_attempt_at"]),
+            Index(fields=["host", "state", "id"]),
+            Index(fields=["inbox", "object_id", "state"]),
+        ]
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    # Failing: deliveries to the host wait until the probe time.
+    OPEN = "open"
+    # One probe delivery is in flight; its outcome closes or reopens.
+    HALF_OPEN = "half_open"
+
+
+class RemoteHost(Model):
+    """What delivery knows of one remote host: its circuit breaker and record."""
+
+    id = fields.BigIntField(primary_key=True)
+    host = fields.CharField(max_length=253, unique=True)
+    breaker = fields.CharEnumField(
+        BreakerState, max_length=16, default=BreakerState.CLOSED
+    )
+    consecutive_failures = fields.IntField(default=0)
+    total_failures = fields.BigIntField(default=0)
+    probe_at = fields.DatetimeField(null=True)
+    last_success_at = fields.DatetimeField(null=True)
+    last_failure_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "remote_hosts"
