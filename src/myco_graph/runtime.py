@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError
 from myco_graph.infrastructure import db, events, jobs, ratelimit
-from myco_graph.infrastructure.config import Settings
+from myco_graph.infrastructure.config import Settings, install_settings
 
 
 @contextlib.asynccontextmanager
@@ -38,6 +38,7 @@ async def running(settings: Settings, *, periodic: bool = False) -> AsyncIterato
             queue = await jobs.ArqJobs.connect(settings.redis_url)
             bus = await events.RedisBus.connect(settings.redis_url)
             limiter = ratelimit.RedisLimiter.connect(settings.redis_url)
+        install_settings(settings)
         jobs.install_queue(queue)
         events.install_bus(bus)
         ratelimit.install_limiter(limiter)
@@ -47,6 +48,7 @@ async def running(settings: Settings, *, periodic: bool = False) -> AsyncIterato
             await queue.close()
             await bus.close()
             await limiter.close()
+            install_settings(None)
             jobs.install_queue(None)
             events.install_bus(None)
             ratelimit.install_limiter(None)

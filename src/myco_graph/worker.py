@@ -13,7 +13,7 @@ from arq.worker import run_worker as arq_run_worker
 import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError
 from myco_graph.infrastructure import db, events, jobs
-from myco_graph.infrastructure.config import Settings
+from myco_graph.infrastructure.config import Settings, install_settings
 
 
 def _adapt(function: jobs.JobFunction) -> Any:
@@ -43,6 +43,7 @@ def worker_settings(settings: Settings) -> type:
 
     async def startup(ctx: dict[str, Any]) -> None:
         await db.open_database(settings)
+        install_settings(settings)
         jobs.install_queue(jobs.ArqJobs(ctx["redis"]))
         events.install_bus(await events.RedisBus.connect(settings.redis_url or ""))
 
@@ -50,6 +51,7 @@ def worker_settings(settings: Settings) -> type:
         await events.bus().close()
         events.install_bus(None)
         jobs.install_queue(None)
+        install_settings(None)
         await db.close_database()
 
     return type(

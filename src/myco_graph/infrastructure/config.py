@@ -168,3 +168,19 @@ def secret_key(settings: Settings) -> bytes:
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48))
     return path.read_text().strip().encode()
+
+
+_installed: Settings | None = None
+
+
+def install_settings(settings: Settings | None) -> None:
+    """Makes ``settings`` the process's own, for code with no request to ask:
+    jobs, and what runs inside the transaction of a recorded event."""
+    global _installed
+    _installed = settings
+
+
+def installed_settings() -> Settings:
+    if _installed is None:
+        raise RuntimeError("no settings installed: the app or worker did not start")
+    return _installed
