@@ -713,6 +713,9 @@ class Delivery(Model):
     last_error = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     delivered_at = fields.DatetimeField(null=True)
+    # Set while a worker sends it: no other worker takes it until then, and a
+    # crashed worker's claim runs out by itself.
+    leased_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "deliveries"

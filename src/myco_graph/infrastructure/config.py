@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # actors, as Mastodon's secure mode does.
     federation_allow_private_addresses: bool = False
     authorized_fetch: bool = False
+    # Delivery of outgoing activities: how many POSTs may be in flight to one
+    # remote host at once, how long one may take, and after how many failures
+    # in a row a host's circuit breaker opens.
+    federation_host_parallelism: PositiveInt = 4
+    federation_delivery_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    federation_breaker_threshold: PositiveInt = 5
     max_body_bytes: PositiveInt = 1_000_000
     max_query_depth: PositiveInt = 12
     max_query_tokens: PositiveInt = 2_000
