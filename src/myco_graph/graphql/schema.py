@@ -39,6 +39,12 @@ from myco_graph.graphql.projects import (
     ProjectQuery,
     ProjectSubscription,
 )
+from myco_graph.graphql.remote import (
+    RemoteMutation,
+    RemoteNote,
+    RemoteProject,
+    RemoteQuery,
+)
 from myco_graph.graphql.shares import ShareEntry, ShareMutation, ShareQuery
 from myco_graph.infrastructure.config import Settings
 
@@ -68,6 +74,7 @@ Query = merge_types(
         ShareQuery,
         ProjectQuery,
         InstanceQuery,
+        RemoteQuery,
     ),
 )
 Mutation = merge_types(
@@ -84,6 +91,7 @@ Mutation = merge_types(
         PoolMutation,
         FileMutation,
         InstanceMutation,
+        RemoteMutation,
     ),
 )
 Subscription = merge_types(
@@ -104,6 +112,8 @@ NODE_TYPES = [
     Poll,
     Pool,
     File,
+    RemoteProject,
+    RemoteNote,
 ]
 
 
