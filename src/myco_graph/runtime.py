@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
+import myco_graph.domain.maintenance
+import myco_graph.federation.activities  # registers its event recorder
+import myco_graph.federation.delivery  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError
 from myco_graph.infrastructure import db, events, jobs, ratelimit
 from myco_graph.infrastructure.config import Settings, install_settings

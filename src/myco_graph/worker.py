@@ -10,7 +10,9 @@ from arq.connections import RedisSettings
 from arq.worker import func
 from arq.worker import run_worker as arq_run_worker
 
-import myco_graph.domain.maintenance  # noqa: F401  (registers its jobs)
+import myco_graph.domain.maintenance
+import myco_graph.federation.activities  # registers its event recorder
+import myco_graph.federation.delivery  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError
 from myco_graph.infrastructure import db, events, jobs
 from myco_graph.infrastructure.config import Settings, install_settings
