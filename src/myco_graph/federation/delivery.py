@@ -33,7 +33,7 @@ import httpx
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.functions import Min
+from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
 from myco_graph.domain import events
@@ -447,3 +447,36 @@ async def announce_deliveries(event: Event) -> None:
 
 
 events.announcers.append(announce_deliveries)
+
+
+# What admins see ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Undelivered deliveries: how many, and when the oldest was posted."""
+
+    pending: int
+    oldest_at: datetime | None
+
+
+async def lookup_backlogs(hosts: list[str]) -> dict[str, Backlog]:
+    """The backlog of each of ``hosts`` (absent when it has none), one query."""
+    rows = (
+        await Delivery.filter(host__in=hosts, state=DeliveryState.PENDING)
+        .annotate(pending=Count("id"), oldest_at=Min("created_at"))
+        .group_by("host")
+        .values("host", "pending", "oldest_at")
+    )
+    return {row["host"]: Backlog(row["pending"], row["oldest_at"]) for row in rows}
+
+
+async def lookup_backlog() -> Backlog:
+    """The backlog of the whole instance, hosts never tried yet included."""
+    row = (
+        await Delivery.filter(state=DeliveryState.PENDING)
+        .annotate(pending=Count("id"), oldest_at=Min("created_at"))
+        .first()
+        .values("pending", "oldest_at")
+    )
+    return Backlog(row["pending"], row["oldest_at"]) if row else Backlog(0, None)

@@ -26,6 +26,7 @@ from myco_graph.graphql.context import Info
 from myco_graph.graphql.discussion import DiscussionMutation, Message
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
+from myco_graph.graphql.federation_status import FederationStatusQuery
 from myco_graph.graphql.files import File, FileMutation
 from myco_graph.graphql.instances import InstanceMutation, InstanceQuery
 from myco_graph.graphql.limits import limit_extensions
@@ -75,6 +76,7 @@ Query = merge_types(
         ProjectQuery,
         InstanceQuery,
         RemoteQuery,
+        FederationStatusQuery,
     ),
 )
 Mutation = merge_types(
