@@ -122,7 +122,7 @@ class RemoteQuestion:
 
 def plain_text(markup: str) -> str:
     """HTML from another instance as plain text: tags dropped, entities read."""
-    return html.unescape(TAG.sub("", markup.replace("</p><p>", "\n\n")))
+    return html.unescape(TAG.sub("", markup.replace("</p><p>", "\n\n"))).strip()
 
 
 def _is_loopback(host: str) -> bool:
