@@ -10,10 +10,12 @@ list is read live from the Group's ``members`` collection and never stored,
 since it holds values the remote members shared with their project only.
 
 Every activity goes through the outbox in the transaction of the change that
-causes it, signed by the member's own Person key. Remote failures surface as
-client errors here, since the member asked for something on another
-instance: an address nobody serves is NotFound, one we may not fetch is
-BadUserInput.
+causes it, signed by the member's own Person key; delivery is woken once that
+transaction has committed, since no domain event announces these changes.
+
+Remote failures surface as client errors here, since the member asked for
+something on another instance: an address nobody serves is NotFound, one we
+may not fetch is BadUserInput.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from myco_graph.errors import (
     RemoteInvalid,
     RemoteUnavailable,
 )
-from myco_graph.federation import keys, lookups, outbox
+from myco_graph.federation import delivery, keys, lookups, outbox
 from myco_graph.federation.fetch import fetch
 from myco_graph.federation.parse import id_of, origin, parse_actor
 from myco_graph.federation.render import ACTIVITYSTREAMS, render_summary
@@ -331,6 +333,7 @@ async def join(
             using_db=conn,
         )
         await _post(conn, follow, follow["id"], account, group)
+    await delivery.wake()
     return membership
 
 
@@ -345,6 +348,7 @@ async def leave(account: Account, group: RemoteActor, settings: Settings) -> Non
     async with in_transaction() as conn:
         await membership.delete(using_db=conn)
         await _post(conn, undo, membership.follow_id, account, group)
+    await delivery.wake()
 
 
 def render_follow(follow_id: str, person: str, group: str) -> dict[str, Any]:
@@ -454,6 +458,7 @@ async def post_note(
     async with in_transaction() as conn:
         await note.save(using_db=conn)
         await _post(conn, create, note.ap_id, account, group)
+    await delivery.wake()
     return note
 
 
@@ -488,6 +493,7 @@ async def edit_note(
     async with in_transaction() as conn:
         await note.save(using_db=conn, update_fields=["content", "updated_at"])
         await _post(conn, update, note.ap_id, account, group)
+    await delivery.wake()
     return note
 
 
@@ -515,6 +521,7 @@ async def delete_note(account: Account, note_id: int, settings: Settings) -> Rem
         await note.save(using_db=conn, update_fields=["content", "deleted_at"])
         await Tombstone.create(url=note.ap_id, former_type="Note", using_db=conn)
         await _post(conn, delete, note.ap_id, account, group)
+    await delivery.wake()
     return note
 
 
@@ -632,6 +639,7 @@ async def vote(
                 "Create", activity_url(settings), person, ballot, to=[group.url]
             )
             await _post(conn, create, question.url, account, group)
+    await delivery.wake()
     return question
 
 
