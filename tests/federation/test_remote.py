@@ -122,14 +122,16 @@ async def test_an_address_is_resolved_by_webfinger_and_the_group_cached(
 
     found = await remote.lookup_remote(f"@gardening@{peer.host}", loopback_settings)
     again = await remote.lookup_remote(peer.url + GROUP_PATH, loopback_settings)
+    third = await remote.lookup_remote(f"gardening@{peer.host}", loopback_settings)
 
-    assert found.id == again.id
+    assert found.id == again.id == third.id
     assert (found.type, found.handle, found.domain) == ("Group", "gardening", peer.host)
     assert found.name == "Gardening & growing"
     assert found.summary == "Soil, seeds & patience."
     assert found.inbox == f"{peer.url}/c/gardening/inbox"
     assert found.shared_inbox == f"{peer.url}/inbox"
     assert fetches(peer, GROUP_PATH) == 1
+    assert fetches(peer, "/.well-known/webfinger") == 1
     webfinger = next(r for r in peer.received if "webfinger" in r.target)
     assert f"resource=acct%3Agardening%40{peer.host.replace(':', '%3A')}" in (
         webfinger.target

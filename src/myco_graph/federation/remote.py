@@ -202,7 +202,8 @@ async def lookup_remote(address: str, settings: Settings) -> RemoteActor:
 
     Only Groups are projects; a blocked instance is refused before any fetch.
     """
-    url = await actor_url_of(address, settings)
+    cached = await _cached_group(address)
+    url = cached.url if cached is not None else await actor_url_of(address, settings)
     if await lookups.lookup_blocked(url):
         raise Forbidden("This instance is blocked here.")
     actor = await lookup_remote_actor(url, settings)
@@ -211,6 +212,23 @@ async def lookup_remote(address: str, settings: Settings) -> RemoteActor:
             f"This address is a {actor.type}, not a project.", field="address"
         )
     return actor
+
+
+async def _cached_group(address: str) -> RemoteActor | None:
+    """A fresh cached Group whose name and domain the address gives, if any.
+
+    Spares a WebFinger request on every read of a project already known; a
+    miss, a stale row or an actor URL goes through WebFinger as usual.
+    """
+    match = ADDRESS.fullmatch(address.strip())
+    if match is None:
+        return None
+    cached = await RemoteActor.filter(
+        handle=match["name"], domain=match["domain"].lower(), type=GROUP
+    ).first()
+    if cached is None or now() - cached.fetched_at >= REFRESH_AFTER:
+        return None
+    return cached
 
 
 async def lookup_remote_actor(
