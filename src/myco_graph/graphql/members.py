@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 from typing import cast
 
@@ -18,7 +19,13 @@ from myco_graph.graphql.consent import AccessLogEntry, ConsentGrant
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
-from myco_graph.graphql.profile import Profile, prefetch_profiles, profile_of
+from myco_graph.graphql.profile import (
+    Profile,
+    ProfileAccess,
+    prefetch_profiles,
+    profile_of,
+    requested_keys,
+)
 from myco_graph.graphql.shares import ShareHolding
 from myco_graph.infrastructure.events import bus
 
@@ -33,9 +40,13 @@ def _own(info: Info, member_id: int, what: str) -> None:
 
 @strawberry.type(description="A natural person who owns shares of the cooperative.")
 class Member(Account):
+    # The profile fields a list decided for all its members (see listed).
+    profile_keys: strawberry.Private[tuple[str, ...] | None] = None
+
     @strawberry.field(description="The profile, read for display.")
-    def profile(self) -> Profile:  # type: ignore[valid-type]
-        return profile_of(self.id, Purpose.DISPLAY)  # type: ignore[no-any-return]
+    def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
+        access = ProfileAccess(self.id, Purpose.DISPLAY)
+        return profile_of(info, access, self.profile_keys)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Seen by the member and by admins only.")
     async def shares(self, info: Info) -> ShareHolding:
@@ -59,6 +70,13 @@ class Member(Account):
             raise Forbidden("Only the member sees their access log.")
         query = models.AccessLogEntry.filter(subject_id=self.id)
         return await connection(query, AccessLogEntry.of, first, after)
+
+    @classmethod
+    def listed(cls, row: models.Account, profile_keys: tuple[str, ...]) -> Member:
+        """A member of a list whose profiles were decided for the whole page."""
+        member = cls.of(row)
+        member.profile_keys = profile_keys
+        return member
 
 
 ACCOUNT_TYPES[AccountKind.MEMBER] = Member
@@ -94,10 +112,11 @@ class MemberQuery:
     ) -> Connection[Member]:
         info.context.require_kind(AccountKind.MEMBER, AccountKind.ADMIN)
         query = models.Account.filter(kind=AccountKind.MEMBER)
-        page = await connection(query, Member.of, first, after)
+        keys = requested_keys(info, ("edges", "node", "profile"))
+        convert = functools.partial(Member.listed, profile_keys=keys)
+        page = await connection(query, convert, first, after)
         subjects = [edge.node.id for edge in page.edges]
-        path = ("edges", "node", "profile")
-        await prefetch_profiles(info, subjects, Purpose.DISPLAY, path)
+        await prefetch_profiles(info, subjects, keys, Purpose.DISPLAY)
         return page
 
 

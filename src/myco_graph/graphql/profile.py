@@ -2,15 +2,16 @@
 
 ``Member.profile`` has one object per section and one typed field per
 catalogue field, so frontends get typed code generation. Every one of those
-fields resolves through the consent decision, batched per request; the
-purpose comes from the path that led to the profile, never from the client.
+values goes through the consent decision, batched per request; the purpose
+comes from the path that led to the profile, never from the client.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Mapping
 from enum import Enum
 from typing import Any
 
@@ -92,28 +93,26 @@ def from_graphql(spec: ProfileField, given: Any) -> Any:
 
 
 # Reading --------------------------------------------------------------------
+#
+# A profile is decided whole when its field resolves: its sections and their
+# values are plain attributes, so a page of members costs one resolver call
+# per member instead of one per section and one per value.
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ProfileAccess:
-    """Whose profile, and for which purpose it is being read.
-
-    ``outcomes`` keeps the decisions a list already made for this profile,
-    found once for all its fields.
-    """
+    """Whose profile, and for which purpose it is being read."""
 
     subject_id: int
     purpose: Purpose
     project_id: int | None = None
-    outcomes: dict[str, consent.Outcome] | None = dataclasses.field(
-        default=None, compare=False
-    )
 
-    def decided(self, info: Info) -> dict[str, consent.Outcome] | None:
-        if self.outcomes is None:
-            whose = (self.subject_id, self.purpose, self.project_id)
-            self.outcomes = consent_session(info.context).decided(whose)
-        return self.outcomes
+    @property
+    def whose(self) -> consent.Whose:
+        return (self.subject_id, self.purpose, self.project_id)
+
+    def read(self, key: str) -> consent.Read:
+        return consent.Read(self.subject_id, key, self.purpose, self.project_id)
 
 
 def consent_session(context: Context) -> consent.Session:
@@ -137,7 +136,7 @@ def consent_session(context: Context) -> consent.Session:
 
 
 def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome]:
-    """Batches the field reads of a tick into one consent decision."""
+    """Batches the profile reads of a tick into one consent decision."""
     loader = context.loaders.get("consent")
     if loader is None:
         session = consent_session(context)
@@ -166,34 +165,20 @@ class AccessLogFlush(SchemaExtension):
                 await session.flush()
 
 
-def _present(spec: ProfileField, outcome: consent.Outcome) -> Any:
+def _shown(spec: ProfileField, outcome: consent.Outcome) -> Any:
+    """The value as the client gets it, or the error that takes its place.
+
+    A denied value is held as its ConsentRequired error: graphql-core raises
+    an error that a field resolves to at that field's path (as graphql-js
+    does), so every denied field still answers null with its own
+    CONSENT_REQUIRED error, without a resolver of its own.
+    """
     reason = outcome.decision.reason
     if reason is not None:
-        raise ConsentRequired(
+        return ConsentRequired(
             f"{spec.key} is not shared with you for this use.", reason=reason.value
         )
     return to_graphql(spec, outcome.value)
-
-
-async def read_field(info: Info, access: ProfileAccess, spec: ProfileField) -> Any:
-    read = consent.Read(access.subject_id, spec.key, access.purpose, access.project_id)
-    return _present(spec, await consent_loader(info.context).load(read))
-
-
-def _resolver(spec: ProfileField) -> Any:
-    # Synchronous when the list above already decided this read (see
-    # prefetch_profiles): most of a page's fields then cost no task at all.
-    def resolve(root: Any, info: Info) -> Any:
-        access: ProfileAccess = root.access
-        outcomes = access.decided(info)
-        outcome = outcomes.get(spec.key) if outcomes is not None else None
-        if outcome is None:
-            return read_field(info, access, spec)
-        return _present(spec, outcome)
-
-    resolve.__annotations__ = {"info": Info, "return": value_type(spec) | None}
-    resolve.__name__ = spec.name
-    return resolve
 
 
 Selection = SelectedField | FragmentSpread | InlineFragment
@@ -220,8 +205,11 @@ def _fields_named(selections: list[Selection], name: str | None) -> list[Selecte
     return found
 
 
-def requested_keys(info: Info, path: tuple[str, ...]) -> list[str]:
-    """Catalogue keys selected under the current field at ``path`` (a profile)."""
+def requested_keys(info: Info, path: tuple[str, ...]) -> tuple[str, ...]:
+    """Catalogue keys selected under the current field at ``path`` (a profile).
+
+    With an empty path, the current field is the profile itself.
+    """
     level: list[SelectedField] = _fields_named(list(info.selected_fields), None)
     for step in path:
         level = [f for parent in level for f in _fields_named(parent.selections, step)]
@@ -231,22 +219,22 @@ def requested_keys(info: Info, path: tuple[str, ...]) -> list[str]:
         for section in _fields_named(profile.selections, None)
         for field in _fields_named(section.selections, None)
     }
-    return sorted(keys & catalogue.FIELDS.keys())
+    return tuple(sorted(keys & catalogue.FIELDS.keys()))
 
 
 async def prefetch_profiles(
     info: Info,
     subject_ids: list[int],
+    keys: tuple[str, ...],
     purpose: Purpose,
-    path: tuple[str, ...],
     project_id: int | None = None,
 ) -> None:
-    """Decides, in one batch, every profile field a list is about to show.
+    """Decides, in one batch, the profile fields ``keys`` of a list's members.
 
-    The field resolvers then find their outcome ready. Only fields the query
-    selects are read, so the access log records exactly what was asked for.
+    ``keys`` are the fields the query selects under the list's profiles (see
+    requested_keys), so the access log records exactly what was asked for.
+    The profiles then find their outcomes ready and are built at once.
     """
-    keys = requested_keys(info, path)
     session = consent_session(info.context)
     if not keys or not subject_ids or not session.remember:
         return
@@ -260,12 +248,14 @@ async def prefetch_profiles(
 
 def _section_type(section: Section) -> type:
     namespace: dict[str, Any] = {
-        "__annotations__": {"access": strawberry.Private[ProfileAccess]},
+        "__annotations__": {
+            spec.name: value_type(spec) | None for spec in section.fields
+        },
         "__module__": __name__,
     }
     for spec in section.fields:
         namespace[spec.name] = strawberry.field(
-            resolver=_resolver(spec),
+            default=None,
             description=spec.labels["en"]
             + (" (special category)" if spec.special else ""),
         )
@@ -276,23 +266,17 @@ def _section_type(section: Section) -> type:
 SECTION_TYPES: dict[str, type] = {
     section.name: _section_type(section) for section in catalogue.SECTIONS
 }
-
-
-def _section_resolver(section_type: type) -> Any:
-    def resolve(root: Any) -> Any:
-        return section_type(access=root.access)
-
-    resolve.__annotations__ = {"return": section_type}
-    return resolve
+# A section the query selects no value of; never changed, so shared.
+EMPTY_SECTIONS: dict[str, Any] = {
+    name: section_type() for name, section_type in SECTION_TYPES.items()
+}
 
 
 def _profile_type() -> type:
     namespace: dict[str, Any] = {
-        "__annotations__": {"access": strawberry.Private[ProfileAccess]},
+        "__annotations__": dict(SECTION_TYPES),
         "__module__": __name__,
     }
-    for name, section_type in SECTION_TYPES.items():
-        namespace[name] = strawberry.field(resolver=_section_resolver(section_type))
     return strawberry.type(
         type("Profile", (), namespace),
         description="A member's profile; each value shows only under consent.",
@@ -302,8 +286,54 @@ def _profile_type() -> type:
 Profile = _profile_type()
 
 
-def profile_of(subject_id: int, purpose: Purpose, project_id: int | None = None) -> Any:
-    return Profile(access=ProfileAccess(subject_id, purpose, project_id))
+@functools.lru_cache(maxsize=512)
+def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, tuple[ProfileField, ...]], ...]:
+    """The sections ``keys`` fall in, with their fields: once per selection."""
+    return tuple(
+        (section.name, specs)
+        for section in catalogue.SECTIONS
+        if (specs := tuple(spec for spec in section.fields if spec.key in keys))
+    )
+
+
+def _built(keys: tuple[str, ...], outcomes: Mapping[str, consent.Outcome]) -> Any:
+    sections = dict(EMPTY_SECTIONS)
+    for name, specs in _layout(keys):
+        values = {spec.name: _shown(spec, outcomes[spec.key]) for spec in specs}
+        sections[name] = SECTION_TYPES[name](**values)
+    return Profile(**sections)
+
+
+def profile_of(
+    info: Info, access: ProfileAccess, keys: tuple[str, ...] | None = None
+) -> Any:
+    """The profile with every field the query selects under it decided.
+
+    A list passes the ``keys`` it worked out for all its members, whose
+    outcomes it already decided (see prefetch_profiles): the profile is then
+    built at once. Otherwise the fields not decided yet are read together
+    with those of the other profiles of the same tick, and the result is an
+    awaitable, which graphql-core waits for.
+    """
+    if keys is None:
+        keys = requested_keys(info, ())
+    decided = consent_session(info.context).decided(access.whose) or {}
+    missing = [key for key in keys if key not in decided]
+    if not missing:
+        return _built(keys, decided)
+    return _read_and_build(info, access, keys, decided, missing)
+
+
+async def _read_and_build(
+    info: Info,
+    access: ProfileAccess,
+    keys: tuple[str, ...],
+    decided: Mapping[str, consent.Outcome],
+    missing: list[str],
+) -> Any:
+    reads = [access.read(key) for key in missing]
+    outcomes = await consent_loader(info.context).load_many(reads)
+    return _built(keys, {**decided, **dict(zip(missing, outcomes, strict=True))})
 
 
 # Writing --------------------------------------------------------------------
@@ -358,7 +388,14 @@ def changes_of(given: Any) -> dict[str, Any]:
 class SetProfileValuesPayload:
     user_errors: list[UserError]
     changed_fields: list[str] | None = None
-    profile: Profile | None = None  # type: ignore[valid-type]
+    subject_id: strawberry.Private[int | None] = None
+
+    @strawberry.field
+    def profile(self, info: Info) -> Profile | None:  # type: ignore[valid-type]
+        if self.subject_id is None:
+            return None
+        access = ProfileAccess(self.subject_id, Purpose.DISPLAY)
+        return profile_of(info, access)  # type: ignore[no-any-return]
 
 
 # Catalogue ------------------------------------------------------------------
@@ -443,7 +480,5 @@ class ProfileMutation:
         # A request may set values twice: the payload shows the values now.
         consent_session(info.context).forget(member.id)
         return SetProfileValuesPayload(
-            user_errors=[],
-            changed_fields=changed,
-            profile=profile_of(member.id, Purpose.DISPLAY),
+            user_errors=[], changed_fields=changed, subject_id=member.id
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterable
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,13 @@ from myco_graph.graphql.members import Member
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
 from myco_graph.graphql.polls import Poll, PollsOfProject
 from myco_graph.graphql.pools import Pool, PoolsOfProject
-from myco_graph.graphql.profile import Profile, prefetch_profiles, profile_of
+from myco_graph.graphql.profile import (
+    Profile,
+    ProfileAccess,
+    prefetch_profiles,
+    profile_of,
+    requested_keys,
+)
 from myco_graph.graphql.project_base import (
     ContentRow,
     ProjectRole,
@@ -53,20 +60,28 @@ class ProjectMember:
     account_id: strawberry.Private[int]
     project_id: strawberry.Private[int]
     account: strawberry.Private[models.Account | None] = None
+    # The profile fields a list decided for all its members (see listed).
+    profile_keys: strawberry.Private[tuple[str, ...] | None] = None
 
-    @strawberry.field
-    async def member(self, info: Info) -> Member | None:
-        row = self.account or await account_loader(info.context).load(self.account_id)
-        return Member.of(row) if row is not None else None
+    @strawberry.field(graphql_type=Member | None)
+    def member(self, info: Info) -> Member | Awaitable[Member | None] | None:
+        # Synchronous when the list read the account with the membership: a
+        # page of members then makes no coroutine per member.
+        if self.account is not None:
+            return Member.of(self.account)
+        return _member(info, self.account_id)
 
     @strawberry.field(description="What this member shares with the project.")
-    def profile(self) -> Profile:  # type: ignore[valid-type]
-        return profile_of(  # type: ignore[no-any-return]
+    def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
+        access = ProfileAccess(
             self.account_id, Purpose.PROJECT_COLLABORATION, self.project_id
         )
+        return profile_of(info, access, self.profile_keys)  # type: ignore[no-any-return]
 
     @classmethod
-    def of(cls, row: models.ProjectMember) -> ProjectMember:
+    def of(
+        cls, row: models.ProjectMember, profile_keys: tuple[str, ...] | None = None
+    ) -> ProjectMember:
         return cls(
             role=ProjectRole(row.role.value),
             joined_at=row.created_at,
@@ -74,7 +89,13 @@ class ProjectMember:
             account_id=row.account_id,
             project_id=row.project_id,
             account=row.account if isinstance(row.account, models.Account) else None,
+            profile_keys=profile_keys,
         )
+
+
+async def _member(info: Info, account_id: int) -> Member | None:
+    row = await account_loader(info.context).load(account_id)
+    return Member.of(row) if row is not None else None
 
 
 @strawberry.type(description="A project: public (listed, federated) or private.")
@@ -100,10 +121,12 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
         query = models.ProjectMember.filter(
             project_id=self.id, state=MembershipState.ACTIVE
         ).select_related("account")
-        page = await connection(query, ProjectMember.of, first, after)
+        keys = requested_keys(info, PROFILE_PATH)
+        convert = functools.partial(ProjectMember.of, profile_keys=keys)
+        page = await connection(query, convert, first, after)
         subjects = [edge.node.account_id for edge in page.edges]
         await prefetch_profiles(
-            info, subjects, Purpose.PROJECT_COLLABORATION, PROFILE_PATH, self.id
+            info, subjects, keys, Purpose.PROJECT_COLLABORATION, self.id
         )
         return page
 
