@@ -7,6 +7,7 @@ the service sends is read back from the outbox, where delivery picks it up.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -220,6 +221,18 @@ async def test_a_blocked_instance_is_refused(
     assert peer.received == []
 
 
+async def test_a_blocked_instance_gets_no_webfinger_request(
+    peer: Peer, loopback_settings: Settings
+) -> None:
+    serve_group(peer)
+    await instances.block("127.0.0.1")
+
+    with pytest.raises(Forbidden):
+        await remote.lookup_remote(f"gardening@{peer.host}", loopback_settings)
+
+    assert peer.received == []
+
+
 async def test_an_unreachable_instance_is_said_so(
     peer: Peer, loopback_settings: Settings
 ) -> None:
@@ -253,6 +266,23 @@ async def test_joining_sends_a_follow_signed_by_the_member(
     assert (activity.signer_kind, activity.signer_id) == (ActorKind.PERSON, account.id)
     [delivery] = await Delivery.filter(activity_id=activity.id)
     assert delivery.inbox == group.inbox
+
+
+async def test_joining_twice_at_once_makes_one_membership(
+    peer: Peer, loopback_settings: Settings
+) -> None:
+    serve_group(peer)
+    account = await member("ada")
+    group = await remote.lookup_remote(peer.url + GROUP_PATH, loopback_settings)
+
+    first, second = await asyncio.gather(
+        remote.join(account, group, loopback_settings),
+        remote.join(account, group, loopback_settings),
+    )
+
+    assert first.id == second.id
+    assert await RemoteMembership.all().count() == 1
+    assert len(await sent("Follow")) == 1
 
 
 async def test_after_a_refusal_a_member_may_ask_again(

@@ -178,11 +178,15 @@ async def _fetched(
 
 
 async def actor_url_of(address: str, settings: Settings) -> str:
-    """The actor URL an address names: an actor URL as is, or by WebFinger."""
+    """The actor URL an address names: an actor URL as is, or by WebFinger.
+
+    A blocked instance is refused before anything is fetched from it.
+    """
     address = address.strip()
     if address.startswith(("https://", "http://")):
         if len(address) > MAX_URL_LENGTH or not urlsplit(address).hostname:
             raise BadUserInput("This URL is not an actor's.", field="address")
+        await _refuse_blocked(address)
         return address
     match = ADDRESS.fullmatch(address)
     if match is None:
@@ -190,11 +194,19 @@ async def actor_url_of(address: str, settings: Settings) -> str:
             "An address is name@domain, or a project's URL.", field="address"
         )
     url = webfinger_url(match["name"], match["domain"].lower(), settings)
+    await _refuse_blocked(url)
     document = await _fetched(url, settings, accept=JRD_ACCEPT)
     try:
-        return parse_webfinger(document)
+        actor = parse_webfinger(document)
     except RemoteInvalid as exc:
         raise NotFound("No project is found at this address.") from exc
+    await _refuse_blocked(actor)
+    return actor
+
+
+async def _refuse_blocked(url: str) -> None:
+    if await lookups.lookup_blocked(url):
+        raise Forbidden("This instance is blocked here.")
 
 
 async def lookup_remote(address: str, settings: Settings) -> RemoteActor:
@@ -203,9 +215,9 @@ async def lookup_remote(address: str, settings: Settings) -> RemoteActor:
     Only Groups are projects; a blocked instance is refused before any fetch.
     """
     cached = await _cached_group(address)
+    if cached is not None:
+        await _refuse_blocked(cached.url)
     url = cached.url if cached is not None else await actor_url_of(address, settings)
-    if await lookups.lookup_blocked(url):
-        raise Forbidden("This instance is blocked here.")
     actor = await lookup_remote_actor(url, settings)
     if actor.type != GROUP:
         raise BadUserInput(
@@ -340,17 +352,21 @@ async def join(
     if existing is not None and existing.state is not RemoteMembershipState.REJECTED:
         return existing
     follow = render_follow(activity_url(settings), person, group.url)
-    async with in_transaction() as conn:
-        if existing is not None:
-            await existing.delete(using_db=conn)
-        membership = await RemoteMembership.create(
-            account_id=account.id,
-            group_id=group.id,
-            follow_id=follow["id"],
-            state=RemoteMembershipState.PENDING,
-            using_db=conn,
-        )
-        await _post(conn, follow, follow["id"], account, group)
+    try:
+        async with in_transaction() as conn:
+            if existing is not None:
+                await existing.delete(using_db=conn)
+            membership = await RemoteMembership.create(
+                account_id=account.id,
+                group_id=group.id,
+                follow_id=follow["id"],
+                state=RemoteMembershipState.PENDING,
+                using_db=conn,
+            )
+            await _post(conn, follow, follow["id"], account, group)
+    except IntegrityError:
+        # The same member joined at the same moment in another request.
+        return await RemoteMembership.get(account_id=account.id, group_id=group.id)
     await delivery.wake()
     return membership
 
