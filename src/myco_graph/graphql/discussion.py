@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 
 import strawberry
@@ -15,6 +15,7 @@ from myco_graph.graphql.accounts import (
     Account,
     account_loader,
     account_node,
+    load_account,
     node_row_id,
     row_id,
 )
@@ -37,14 +38,15 @@ class Message(relay.Node):
     mention_ids: strawberry.Private[list[int]]
     author_row: strawberry.Private[models.Account | None] = None
 
-    @strawberry.field
-    async def author(self, info: Info) -> Account | None:
+    @strawberry.field(graphql_type=Account | None)
+    def author(self, info: Info) -> Account | Awaitable[Account | None] | None:
+        # Synchronous when the list read the author with the message: a page
+        # of messages then makes no coroutine per message.
+        if self.author_row is not None:
+            return account_node(self.author_row)
         if self.author_id is None:
             return None
-        row = self.author_row
-        if row is None:
-            row = await account_loader(info.context).load(self.author_id)
-        return account_node(row) if row is not None else None
+        return load_account(info, self.author_id)
 
     @strawberry.field(description="Accounts named with @handle in the body.")
     async def mentions(self, info: Info) -> list[Account]:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -20,10 +21,31 @@ MODEL_MODULES = ["myco_graph.domain.models"]
 MIGRATIONS_MODULE = "myco_graph.migrations"
 
 
+async def _keep_session(connection: object) -> None:
+    """Returns a connection to the pool as it is, once asyncpg rolled back.
+
+    asyncpg's default reset sends one more statement after every query the
+    ORM makes (each takes the pool's connection for one statement):
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``. Nothing
+    here leaves such state on a connection: no advisory locks, no cursors
+    outside a transaction, no LISTEN (events go through Redis), no SET. An
+    open transaction is still rolled back by the pool before this runs.
+    """
+
+
+def _connection(settings: Settings) -> str | dict[str, Any]:
+    url = settings.tortoise_db_url
+    if not settings.uses_postgres:
+        return url
+    connection = expand_db_url(url)
+    connection["credentials"]["reset"] = _keep_session
+    return connection
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """The Tortoise configuration: one ``models`` app, migrations on disk."""
     return {
-        "connections": {"default": settings.tortoise_db_url},
+        "connections": {"default": _connection(settings)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
