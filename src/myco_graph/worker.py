@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from arq import cron
-from arq.connections import RedisSettings
 from arq.worker import func
 from arq.worker import run_worker as arq_run_worker
 
@@ -69,7 +68,7 @@ def worker_settings(settings: Settings) -> type:
             ],
             "on_startup": startup,
             "on_shutdown": shutdown,
-            "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+            "redis_settings": jobs.worker_redis_settings(settings.redis_url),
             "max_jobs": 50,
         },
     )

@@ -61,6 +61,7 @@ class Sinks:
     hits: list[Hit] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     plans: dict[str, list[Reply]] = field(default_factory=dict)
+    arrivals: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def inbox(self, index: int) -> str:
         return f"http://{self.hosts[index]}/inbox"
@@ -68,6 +69,11 @@ class Sinks:
     def plan(self, index: int, *replies: Reply) -> None:
         """The next answers of one sink, in order; then 202 again."""
         self.plans[self.hosts[index]] = list(replies)
+
+    async def until(self, count: int, seconds: float = 30.0) -> None:
+        """Waits until ``count`` POSTs were received in all."""
+        async with asyncio.timeout(seconds), self.arrivals:
+            await self.arrivals.wait_for(lambda: len(self.hits) >= count)
 
     def received(self, index: int) -> list[Hit]:
         return [hit for hit in self.hits if hit.host == self.hosts[index]]
@@ -100,6 +106,8 @@ class Sinks:
                 time.monotonic(),
             )
         )
+        async with self.arrivals:
+            self.arrivals.notify_all()
         return Response(status_code=reply.status, headers=reply.headers)
 
     def _next_reply(self, host: str) -> Reply:

@@ -13,7 +13,11 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from myco_graph.errors import BackendUnavailable
 
@@ -29,6 +33,11 @@ class Periodic:
         self.name = name
         self.every = every
 
+
+# How long a worker waits for Redis to come back (about two minutes of
+# retries, a few seconds apart) before it gives up and exits.
+WORKER_REDIS_RETRIES = 60
+WORKER_REDIS_BACKOFF = ExponentialBackoff(cap=2.0, base=0.05)
 
 registry: dict[str, JobFunction] = {}
 periodic: list[Periodic] = []
@@ -47,6 +56,26 @@ def job(
         return func
 
     return register
+
+
+def worker_redis_settings(redis_url: str) -> RedisSettings:
+    """Redis settings for a worker, which waits out a short Redis outage.
+
+    Without retries, arq's worker stops at the first failed Redis command and
+    abandons the jobs it is running half-way; a delivery it was sending would
+    then be sent again once its lease runs out. With them, running jobs
+    finish and the worker carries on once Redis is back. The app's own
+    connection fails fast instead: a request must not hang on Redis.
+    """
+    settings = RedisSettings.from_dsn(redis_url)
+    # A refused connection reaches the retry as a bare OSError, which redis
+    # retries like its own errors though its annotation names only those.
+    settings.retry = Retry(
+        WORKER_REDIS_BACKOFF,
+        WORKER_REDIS_RETRIES,
+        supported_errors=(RedisConnectionError, RedisTimeoutError, OSError),  # type: ignore[arg-type]
+    )
+    return settings
 
 
 def job_name(func: JobFunction) -> str:
