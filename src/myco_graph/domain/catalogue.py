@@ -9,6 +9,7 @@ target offers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -48,8 +49,9 @@ class ProfileField:
     maximum: int | None = None
     max_length: int = 200
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
+        # Cached: it is read for every value of every profile a page shows.
         return f"{self.section}.{self.name}"
 
     @property

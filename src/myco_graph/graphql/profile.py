@@ -286,21 +286,29 @@ def _profile_type() -> type:
 Profile = _profile_type()
 
 
+# Where _built puts the values of a selection: per section, its type and the
+# attribute, catalogue key and field of each value selected in it.
+Layout = tuple[tuple[str, type, tuple[tuple[str, str, ProfileField], ...]], ...]
+
+
 @functools.lru_cache(maxsize=512)
-def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, tuple[ProfileField, ...]], ...]:
+def _layout(keys: tuple[str, ...]) -> Layout:
     """The sections ``keys`` fall in, with their fields: once per selection."""
-    return tuple(
-        (section.name, specs)
-        for section in catalogue.SECTIONS
-        if (specs := tuple(spec for spec in section.fields if spec.key in keys))
-    )
+    layout = []
+    for section in catalogue.SECTIONS:
+        fields = tuple(
+            (spec.name, spec.key, spec) for spec in section.fields if spec.key in keys
+        )
+        if fields:
+            layout.append((section.name, SECTION_TYPES[section.name], fields))
+    return tuple(layout)
 
 
 def _built(keys: tuple[str, ...], outcomes: Mapping[str, consent.Outcome]) -> Any:
     sections = dict(EMPTY_SECTIONS)
-    for name, specs in _layout(keys):
-        values = {spec.name: _shown(spec, outcomes[spec.key]) for spec in specs}
-        sections[name] = SECTION_TYPES[name](**values)
+    for name, section_type, fields in _layout(keys):
+        values = {attr: _shown(spec, outcomes[key]) for attr, key, spec in fields}
+        sections[name] = section_type(**values)
     return Profile(**sections)
 
 

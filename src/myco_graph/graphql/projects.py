@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from myco_graph.domain.models import AccountKind, MembershipState, Purpose, Visi
 from myco_graph.domain.names import name_key
 from myco_graph.domain.projects import Operation, Sharing
 from myco_graph.errors import NotFound
-from myco_graph.graphql.accounts import account_loader, node_row_id, row_id
+from myco_graph.graphql.accounts import node_row_id, row_id
 from myco_graph.graphql.consent import ProfileFieldKey
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.discussion import Message, MessagesOfProject
@@ -57,19 +57,13 @@ class ProjectMember:
     role: ProjectRole
     joined_at: datetime
     shared_fields: list[ProfileFieldKey]  # type: ignore[valid-type]
+    # Read with the membership, so that a page of members resolves it as a
+    # plain attribute: no resolver call, no coroutine per member.
+    member: Member | None
     account_id: strawberry.Private[int]
     project_id: strawberry.Private[int]
-    account: strawberry.Private[models.Account | None] = None
     # The profile fields a list decided for all its members (see listed).
     profile_keys: strawberry.Private[tuple[str, ...] | None] = None
-
-    @strawberry.field(graphql_type=Member | None)
-    def member(self, info: Info) -> Member | Awaitable[Member | None] | None:
-        # Synchronous when the list read the account with the membership: a
-        # page of members then makes no coroutine per member.
-        if self.account is not None:
-            return Member.of(self.account)
-        return _member(info, self.account_id)
 
     @strawberry.field(description="What this member shares with the project.")
     def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
@@ -82,20 +76,16 @@ class ProjectMember:
     def of(
         cls, row: models.ProjectMember, profile_keys: tuple[str, ...] | None = None
     ) -> ProjectMember:
+        """From a membership read with its account (``select_related``)."""
         return cls(
             role=ProjectRole(row.role.value),
             joined_at=row.created_at,
             shared_fields=[ProfileFieldKey(key) for key in row.sharing],
+            member=Member.of(row.account),
             account_id=row.account_id,
             project_id=row.project_id,
-            account=row.account if isinstance(row.account, models.Account) else None,
             profile_keys=profile_keys,
         )
-
-
-async def _member(info: Info, account_id: int) -> Member | None:
-    row = await account_loader(info.context).load(account_id)
-    return Member.of(row) if row is not None else None
 
 
 @strawberry.type(description="A project: public (listed, federated) or private.")
@@ -137,7 +127,7 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
         await authorize(info, self.id, Operation.DECIDE_REQUEST)
         query = models.ProjectMember.filter(
             project_id=self.id, state=MembershipState.REQUESTED
-        )
+        ).select_related("account")
         return await connection(query, ProjectMember.of, first, after)
 
     @classmethod
