@@ -20,8 +20,6 @@ import collections
 import contextlib
 import itertools
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -40,66 +38,17 @@ from myco_graph.infrastructure import jobs
 from myco_graph.infrastructure.config import Settings, install_settings
 from myco_graph.worker import worker_settings
 from tests.federation.conftest import changed
-from tests.federation.sinks import Reply, Sinks, free_socket, serving_sinks
+from tests.federation.sinks import Reply, Sinks, serving_sinks
+from tests.redis_server import REDIS_SERVER, OwnRedis
 
 ACTOR = "http://coop.test/users/alice"
 SIGNER = (ActorKind.PERSON, 1)
 SINKS = 50
 ACTIVITIES = 3
-REDIS_SERVER = shutil.which("redis-server")
-
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None,
     reason="redis-server is not installed: this test runs a Redis of its own",
 )
-
-
-class OwnRedis:
-    """A throw-away redis-server on a free loopback port, without persistence."""
-
-    def __init__(self, log: Path) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        assert REDIS_SERVER is not None
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [
-                    REDIS_SERVER,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def ready(self) -> None:
-        for _ in range(200):
-            with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
 
 
 @pytest.fixture

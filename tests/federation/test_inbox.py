@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from myco_graph.domain import instances
 from myco_graph.domain.models import (
     FollowerState,
+    OutboxActivity,
     ReceivedActivity,
     RemoteFollower,
     RemoteKey,
@@ -132,7 +133,7 @@ async def test_mastodon_follow_of_a_public_group_is_recorded(
     assert follower.shared_inbox == f"{peer.url}/inbox"
     assert follower.inbox == f"{peer.actor}/inbox"
     assert follower.follow_id == activity["id"]
-    assert follower.state == FollowerState.ACCEPT_PENDING
+    assert follower.state == FollowerState.ACCEPTED
     [received] = await ReceivedActivity.all()
     assert (received.activity_id, received.type) == (activity["id"], "Follow")
 
@@ -414,7 +415,7 @@ async def test_follow_of_a_member_is_acknowledged_and_ignored(
     assert await RemoteFollower.all().count() == 0
 
 
-async def test_follow_by_an_actor_that_is_not_a_person_is_refused(
+async def test_follow_by_an_actor_that_is_not_a_person_is_rejected(
     instance: Instance, peer: Peer, peer_client: httpx.AsyncClient
 ) -> None:
     await project(await member("olga"), "gardeners")
@@ -426,8 +427,10 @@ async def test_follow_by_an_actor_that_is_not_a_person_is_refused(
         peer_client, f"{instance.url}/inbox", peer, encoded(follow(peer, instance))
     )
 
-    assert response.status_code == 403
-    assert await nothing_stored()
+    assert response.status_code == 202
+    assert await RemoteFollower.all().count() == 0
+    [answer] = await OutboxActivity.all()
+    assert answer.type == "Reject"
 
 
 async def test_unreachable_follower_is_answered_502_and_kept_for_a_retry(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpsig
 import pytest
 
 from myco_graph.errors import (
@@ -128,6 +129,24 @@ def test_draft_key_signs_the_draft_signature_again() -> None:
 
     assert headers["digest"] == request.headers["digest"]
     assert checks(ours, public_pem, sent)
+
+
+def test_signature_is_the_one_httpsig_makes_alone() -> None:
+    # The RSA step runs on OpenSSL; PKCS#1 v1.5 is deterministic, so httpsig
+    # left to pycryptodome must make the very same header.
+    headers = sign_request(KEY, "POST", URL, BODY, moment=NOW)
+    plain = httpsig.HeaderSigner(
+        key_id=KEY.key_id,
+        secret=PEER_PRIVATE_PEM,
+        algorithm="rsa-sha256",
+        headers=["(request-target)", "host", "date", "digest"],
+        sign_header="signature",
+    )
+    unsigned = {name: value for name, value in headers.items() if name != "signature"}
+
+    made = plain.sign(unsigned, method="POST", path="/inbox?x=1")
+
+    assert made["signature"] == headers["signature"]
 
 
 # Tampered vectors must fail -----------------------------------------------------

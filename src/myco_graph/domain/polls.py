@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -178,20 +180,30 @@ class Tally:
     voters: int = 0
 
 
-def _counted(poll_ids: list[int]) -> QuerySet[Vote]:
+def _counted(poll_ids: list[int], conn: BaseDBAsyncClient | None) -> QuerySet[Vote]:
     # A ballot leaves the results with its voter: once an account is erased
     # its votes lose their owner and can no longer be told apart as ballots.
-    return Vote.filter(poll_id__in=poll_ids, account_id__isnull=False)
+    # Ballots cast from other instances count like members' own.
+    return Vote.filter(
+        Q(account_id__isnull=False) | Q(remote_voter_id__isnull=False),
+        poll_id__in=poll_ids,
+    ).using_db(conn)
 
 
-async def tallies(poll_ids: Iterable[int]) -> dict[int, Tally]:
-    """The results of several polls in two grouped statements, whatever their size."""
+async def tallies(
+    poll_ids: Iterable[int], conn: BaseDBAsyncClient | None = None
+) -> dict[int, Tally]:
+    """The results of several polls in two grouped statements, whatever their size.
+
+    ``conn`` reads them inside a transaction, as federation does to send the
+    counts a ballot just changed.
+    """
     ids = sorted(set(poll_ids))
     found: dict[int, Tally] = {poll_id: Tally() for poll_id in ids}
     if not ids:
         return found
     per_option = (
-        await _counted(ids)
+        await _counted(ids, conn)
         .annotate(count=Count("id"))
         .group_by("poll_id", "option")
         .values_list("poll_id", "option", "count")
@@ -199,13 +211,16 @@ async def tallies(poll_ids: Iterable[int]) -> dict[int, Tally]:
     for poll_id, option, count in cast(list[tuple[int, int, int]], per_option):
         found[poll_id].votes[option] = count
     per_poll = (
-        await _counted(ids)
-        .annotate(voters=Count("account_id", distinct=True))
+        await _counted(ids, conn)
+        .annotate(
+            local=Count("account_id", distinct=True),
+            remote=Count("remote_voter_id", distinct=True),
+        )
         .group_by("poll_id")
-        .values_list("poll_id", "voters")
+        .values_list("poll_id", "local", "remote")
     )
-    for poll_id, voters in cast(list[tuple[int, int]], per_poll):
-        found[poll_id].voters = voters
+    for poll_id, local, remote in cast(list[tuple[int, int, int]], per_poll):
+        found[poll_id].voters = local + remote
     return found
 
 

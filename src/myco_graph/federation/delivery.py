@@ -110,9 +110,17 @@ async def claim(
     The host's row stays locked for the claim, so that claims for one host
     follow each other and the parallelism bound holds across workers.
     """
+    return (await _claim(host, wanted, now, settings))[0]
+
+
+async def _claim(
+    host: str, wanted: int, now: datetime, settings: Settings
+) -> tuple[list[Claimed], bool]:
+    """The claimed deliveries, and whether the host may have more due now:
+    False only when every due delivery found was taken."""
     if await lookup_blocked(f"//{host}"):
         await _fail_blocked(host)
-        return []
+        return [], False
     async with in_transaction() as conn:
         row = await breakers.locked_host(conn, host)
         in_flight = (
@@ -124,10 +132,10 @@ async def claim(
         )
         free = min(wanted, settings.federation_host_parallelism - in_flight)
         if free <= 0:
-            return []
-        free = await breakers.admit(conn, row, free, now)
-        if free <= 0:
-            return []
+            return [], True
+        admitted = await breakers.admit(conn, row, free, now)
+        if admitted <= 0:
+            return [], True
         candidates = await (
             Delivery.filter(
                 Q(leased_until=None) | Q(leased_until__lte=now),
@@ -136,19 +144,24 @@ async def claim(
                 next_attempt_at__lte=now,
             )
             .order_by("id")
-            .limit(free * 4)
+            .limit(admitted * 4)
             .select_for_update(skip_locked=True)
             .using_db(conn)
         )
-        chosen = (await _first_of_their_object(conn, host, candidates))[:free]
+        firsts = await _first_of_their_object(conn, host, candidates)
+        chosen = firsts[:admitted]
         await (
             Delivery.filter(id__in=[d.id for d in chosen])
             .using_db(conn)
             .update(leased_until=now + LEASE)
         )
-    return [
+    claimed = [
         Claimed(d.id, d.activity_id, d.inbox, d.attempts, d.last_status) for d in chosen
     ]
+    # Held back by the breaker or by an older delivery of the same object,
+    # or a full batch: more may be due once these are done.
+    more = admitted < wanted or len(candidates) > len(chosen) or len(chosen) == wanted
+    return claimed, more
 
 
 async def _first_of_their_object(
@@ -350,12 +363,16 @@ class _HostRun:
     async def drain(self) -> None:
         running: set[asyncio.Task[None]] = set()
         failure: BaseException | None = None
+        # Once a claim took every due delivery it found, claiming again would
+        # only cost a transaction: what is posted meanwhile wakes its own job.
+        more = True
         while True:
             free = self.settings.federation_host_parallelism - len(running)
-            if free > 0 and failure is None and not self.out_of_time:
+            if free > 0 and more and failure is None and not self.out_of_time:
                 now = self.clock()
-                for claimed in await claim(self.host, free, now, self.settings):
-                    running.add(asyncio.create_task(self.attempt(claimed)))
+                claimed, more = await _claim(self.host, free, now, self.settings)
+                for one in claimed:
+                    running.add(asyncio.create_task(self.attempt(one)))
                     self.attempted += 1
             if not running:
                 break

@@ -10,7 +10,9 @@ status it is answered with; nothing is stored for a refused activity.
 
 A taken activity is processed once: its id is recorded as received in the
 transaction that writes what its handler changes; a second delivery of the
-same id is acknowledged with nothing done.
+same id is acknowledged with nothing done. Once that transaction commits, the
+events the change recorded are announced, and delivery is woken for the
+activities it posted (an Accept, a Group's Announce).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import orjson
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from myco_graph.domain import events
 from myco_graph.domain.models import ReceivedActivity
 from myco_graph.errors import (
     ActorMismatch,
@@ -33,8 +36,14 @@ from myco_graph.errors import (
     RemoteTooLarge,
     SignatureRefused,
 )
-from myco_graph.federation import lookups, signatures
-from myco_graph.federation.handlers import HANDLERS, Change, Context, nothing
+from myco_graph.federation import delivery, lookups, signatures
+from myco_graph.federation.handlers import (
+    HANDLERS,
+    Applied,
+    Change,
+    Context,
+    nothing,
+)
 from myco_graph.federation.parse import Activity, parse_activity
 from myco_graph.federation.signatures import InboundRequest
 
@@ -80,7 +89,11 @@ async def receive(request: InboundRequest, context: Context) -> None:
         log.debug("duplicate activity", extra={"activity_id": activity.id})
         return
     change = await handle(activity, context)
-    await record(activity, change)
+    applied = await record(activity, change)
+    for event in applied.events:
+        await events.announce(event)
+    if applied.posted and not applied.events:
+        await delivery.wake()
 
 
 def decode(body: bytes) -> object:
@@ -101,7 +114,7 @@ async def handle(activity: Activity, context: Context) -> Change:
     return await handler(activity, context)
 
 
-async def record(activity: Activity, change: Change) -> None:
+async def record(activity: Activity, change: Change) -> Applied:
     """Records the activity as received and applies its change, both or neither."""
     try:
         async with in_transaction() as conn:
@@ -115,11 +128,12 @@ async def record(activity: Activity, change: Change) -> None:
             except IntegrityError as exc:
                 # The same activity, delivered twice at once: the other won.
                 raise _Duplicate from exc
-            await change(conn)
+            applied = await change(conn)
     except _Duplicate:
         log.debug("duplicate activity", extra={"activity_id": activity.id})
-        return
+        return Applied()
     log.debug(
         "activity received",
         extra={"activity_id": activity.id, "type": activity.type},
     )
+    return applied

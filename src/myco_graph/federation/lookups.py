@@ -15,24 +15,34 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from myco_graph.domain import catalogue, consent, names
+from myco_graph.domain import catalogue, consent, names, polls
 from myco_graph.domain.accounts import now
 from myco_graph.domain.catalogue import ProfileField
 from myco_graph.domain.models import (
     Account,
     AccountKind,
+    ActorKind,
     BlockedInstance,
+    FollowerState,
     MembershipState,
     Message,
+    OutboxActivity,
+    Poll,
     Project,
     ProjectMember,
     Purpose,
+    RemoteFollower,
     RemoteKey,
+    RemoteMembership,
+    Tombstone,
     Visibility,
 )
+from myco_graph.domain.polls import Tally
 from myco_graph.errors import (
+    Forbidden,
     NotFound,
     RemoteError,
     SignatureInvalid,
@@ -266,3 +276,194 @@ async def lookup_blocked(*urls: str) -> bool:
     """True when an admin blocked the instance of any of these URLs."""
     domains = {domain for url in urls for domain in blockable_domains(url)}
     return await BlockedInstance.filter(domain__in=domains).exists()
+
+
+# Followers and audiences -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A remote follower as an Accept or Reject addresses it."""
+
+    actor: str
+    inbox: str
+    follow_id: str
+
+
+async def lookup_follower_inboxes(
+    conn: BaseDBAsyncClient, project_id: int
+) -> list[str]:
+    """Where a Group's activities go: each accepted follower's shared inbox or inbox."""
+    rows = (
+        await RemoteFollower.filter(project_id=project_id, state=FollowerState.ACCEPTED)
+        .using_db(conn)
+        .order_by("id")
+        .values_list("shared_inbox", "inbox")
+    )
+    return [shared or inbox for shared, inbox in rows]
+
+
+async def lookup_person_audience(conn: BaseDBAsyncClient, account_id: int) -> list[str]:
+    """The inboxes of every remote instance that may hold a member's Person.
+
+    Followers of the public projects the member belongs to or wrote in, and
+    the remote Groups the member joined.
+    """
+    joined = ProjectMember.filter(account_id=account_id).using_db(conn)
+    wrote = Message.filter(author_id=account_id).using_db(conn).distinct()
+    project_ids = set(await joined.values_list("project_id", flat=True))
+    project_ids |= set(await wrote.values_list("project_id", flat=True))
+    followers = await (
+        RemoteFollower.filter(
+            project_id__in=project_ids,
+            project__visibility=Visibility.PUBLIC,
+            state=FollowerState.ACCEPTED,
+        )
+        .using_db(conn)
+        .values_list("shared_inbox", "inbox")
+    )
+    groups = await (
+        RemoteMembership.filter(account_id=account_id)
+        .using_db(conn)
+        .values_list("group__shared_inbox", "group__inbox")
+    )
+    return [shared or inbox for shared, inbox in [*followers, *groups]]
+
+
+async def lookup_accepted_follower(project_id: int, actor: str) -> RemoteFollower:
+    """The accepted remote follower ``actor`` of a project; Forbidden otherwise."""
+    follower = await RemoteFollower.get_or_none(
+        project_id=project_id, actor=actor, state=FollowerState.ACCEPTED
+    )
+    if follower is None:
+        raise Forbidden("Only the Group's accepted followers may do this.")
+    return follower
+
+
+# Polls -----------------------------------------------------------------------
+
+
+async def lookup_tally(conn: BaseDBAsyncClient | None, poll_id: int) -> Tally:
+    """A poll's counts, ballots from other instances included, read in ``conn``."""
+    return (await polls.tallies([poll_id], conn))[poll_id]
+
+
+# Objects and collections ------------------------------------------------------
+
+PAGE_SIZE = 20
+
+
+async def lookup_tombstone(url: str) -> Tombstone | None:
+    """The tombstone of one of our deleted objects, if it was deleted."""
+    return await Tombstone.get_or_none(url=url)
+
+
+async def lookup_public_message(message_id: int) -> Message:
+    """A standing message written here in a public project; NotFound otherwise.
+
+    Messages written on other instances are theirs to serve, at their ids.
+    """
+    message = await Message.get_or_none(
+        id=message_id,
+        project__visibility=Visibility.PUBLIC,
+        deleted_at__isnull=True,
+        ap_id__isnull=True,
+    ).select_related("project", "author")
+    if message is None:
+        raise NotFound("No such note.")
+    return message
+
+
+async def lookup_public_poll(poll_id: int) -> Poll:
+    """A poll of a public project, its author loaded; NotFound otherwise."""
+    poll = await Poll.get_or_none(
+        id=poll_id, project__visibility=Visibility.PUBLIC
+    ).select_related("project", "author")
+    if poll is None:
+        raise NotFound("No such question.")
+    return poll
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    """A page of an actor's outbox: the total, the documents, the next cursor."""
+
+    total: int
+    documents: list[dict[str, Any]]
+    next_before: int | None
+
+
+async def lookup_outbox(
+    signer: tuple[ActorKind, int],
+    types: frozenset[str],
+    before: int | None,
+    *,
+    limit: int = PAGE_SIZE,
+) -> OutboxPage:
+    """An actor's public activities, newest first, ``limit`` before a cursor."""
+    kind, actor_id = signer
+    written = OutboxActivity.filter(
+        signer_kind=kind, signer_id=actor_id, type__in=sorted(types)
+    )
+    page = written.filter(id__lt=before) if before is not None else written
+    rows = await page.order_by("-id").limit(limit).values_list("id", "document")
+    total = await written.count()
+    following = rows[-1][0] if len(rows) == limit else None
+    return OutboxPage(total, [document for _, document in rows], following)
+
+
+async def lookup_follower_count(project_id: int) -> int:
+    return await RemoteFollower.filter(
+        project_id=project_id, state=FollowerState.ACCEPTED
+    ).count()
+
+
+@dataclass(frozen=True)
+class SharingMember:
+    """A member of a project, with what they share with its members."""
+
+    handle: str
+    shared: list[SharedValue]
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    total: int
+    members: list[SharingMember]
+    next_after: int | None
+
+
+async def lookup_sharing_members(
+    project_id: int, viewer: FederatedViewer, after: int | None
+) -> MembersPage:
+    """A page of a project's members, each with what they share with the project.
+
+    Read through the consent decision for project collaboration, so that
+    each value read lands in its member's access log under the viewer.
+    """
+    active = ProjectMember.filter(project_id=project_id, state=MembershipState.ACTIVE)
+    page = active.filter(id__gt=after) if after is not None else active
+    rows = (
+        await page.order_by("id")
+        .limit(PAGE_SIZE)
+        .values_list("id", "account_id", "account__handle")
+    )
+    reads = [
+        consent.Read(account_id, key, Purpose.PROJECT_COLLABORATION, project_id)
+        for _, account_id, _ in rows
+        for key in catalogue.FIELDS
+    ]
+    session = consent.Session(viewer)
+    outcomes = iter(await session.read(reads))
+    await session.flush()
+    members = []
+    for _, _, handle in rows:
+        decided = [next(outcomes) for _ in catalogue.FIELDS]
+        shared = [
+            SharedValue(catalogue.FIELDS[key], outcome.value)
+            for key, outcome in zip(catalogue.FIELDS, decided, strict=True)
+            if outcome.decision.allowed and outcome.value is not None
+        ]
+        members.append(SharingMember(handle, shared))
+    following = rows[-1][0] if len(rows) == PAGE_SIZE else None
+    return MembersPage(await active.count(), members, following)

@@ -6,8 +6,12 @@ the ActivityStreams profile); any other ``Accept`` gets 406 Not Acceptable,
 since this instance has no HTML profile pages to redirect browsers to.
 
 The inboxes (the shared ``/inbox`` and each actor's) take signed POSTs, as
-:mod:`.inbox` describes. Outbox and followers URLs appear in the documents,
-but their routes do not exist yet: they answer 404.
+:mod:`.inbox` describes. The objects of public projects (Notes, Questions)
+and the actors' collections are served like actors, under authorized fetch
+when it is on; a deleted object, or an erased member, answers 410 Gone with
+a Tombstone. A Group's ``members`` collection holds what members share with
+their project only: it is served to signed reads by the Group's accepted
+followers alone, whatever the authorized-fetch setting.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from myco_graph.domain.models import ActorKind
-from myco_graph.errors import BadUserInput, MycoError, NotFound, SignatureRefused
+from myco_graph.errors import (
+    BadUserInput,
+    Forbidden,
+    MycoError,
+    NotFound,
+    SignatureRefused,
+)
 from myco_graph.federation import inbox, keys, lookups, render
 from myco_graph.federation.handlers import Context
 from myco_graph.federation.lookups import FederatedViewer
@@ -42,6 +52,9 @@ OPEN = {"access-control-allow-origin": "*"}
 PERSON_CACHE = "no-store"
 ACTOR_CACHE = "public, max-age=180"
 SIGNED_CACHE = "private, max-age=180"
+# What an outbox lists: the activities its actor sent to everyone.
+PERSON_ACTIVITIES = frozenset({"Create", "Update", "Delete"})
+GROUP_ACTIVITIES = frozenset({"Announce"})
 
 
 def negotiate(accept: str) -> str | None:
@@ -114,6 +127,12 @@ class Views:
             Route("/actor", self.instance_actor, methods=["GET"]),
             Route("/users/{handle}", self.person, methods=["GET"]),
             Route("/groups/{name}", self.group, methods=["GET"]),
+            Route("/notes/{id:int}", self.note, methods=["GET"]),
+            Route("/questions/{id:int}", self.question, methods=["GET"]),
+            Route("/users/{handle}/outbox", self.person_outbox, methods=["GET"]),
+            Route("/groups/{name}/outbox", self.group_outbox, methods=["GET"]),
+            Route("/groups/{name}/followers", self.followers, methods=["GET"]),
+            Route("/groups/{name}/members", self.members, methods=["GET"]),
             Route("/inbox", self.shared_inbox, methods=["POST"]),
             Route("/users/{handle}/inbox", self.person_inbox, methods=["POST"]),
             Route("/groups/{name}/inbox", self.group_inbox, methods=["POST"]),
@@ -193,7 +212,8 @@ class Views:
         except SignatureRefused as exc:
             return refused(exc)
         except NotFound as exc:
-            return problem(404, exc.message)
+            url = self.urls.person(request.path_params["handle"])
+            return await gone(url, media) or problem(404, exc.message)
         shared = await lookups.lookup_public_profile(account.id, viewer)
         pair = await keys.lookup_actor_key(ActorKind.PERSON, account.id)
         document = render.render_person(account, shared, self.urls, pair.public_pem)
@@ -226,6 +246,159 @@ class Views:
             return FederatedViewer.of("anonymous")
         key = await lookups.lookup_signer(inbound(request), self.settings)
         return FederatedViewer.of(lookups.signer_origin(key))
+
+    # Objects -------------------------------------------------------------
+
+    async def note(self, request: Request) -> Response:
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        url = self.urls.note(request.path_params["id"])
+        try:
+            await self.reader(request)
+            message = await lookups.lookup_public_message(request.path_params["id"])
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return await gone(url, media) or problem(404, exc.message)
+        author = message.author.handle if message.author else None
+        document = render.render_note(message, message.project, author, self.urls)
+        return actor_response(document, media, cache=self.cache)
+
+    async def question(self, request: Request) -> Response:
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        try:
+            await self.reader(request)
+            poll = await lookups.lookup_public_poll(request.path_params["id"])
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return problem(404, exc.message)
+        tally = await lookups.lookup_tally(None, poll.id)
+        author = poll.author.handle if poll.author else None
+        document = render.render_question(poll, poll.project, author, tally, self.urls)
+        # Counts change with every ballot.
+        return actor_response(document, media, cache="no-cache")
+
+    @property
+    def cache(self) -> str:
+        # A shared cache would hand a signed read to unsigned readers.
+        return SIGNED_CACHE if self.settings.authorized_fetch else ACTOR_CACHE
+
+    # Collections ---------------------------------------------------------
+
+    async def person_outbox(self, request: Request) -> Response:
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        try:
+            await self.reader(request)
+            account = await lookups.lookup_member(request.path_params["handle"])
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return problem(404, exc.message)
+        actor = self.urls.person(account.handle)
+        signer = (ActorKind.PERSON, account.id)
+        return await self.outbox(request, media, actor, signer, PERSON_ACTIVITIES)
+
+    async def group_outbox(self, request: Request) -> Response:
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        try:
+            await self.reader(request)
+            project = await lookups.lookup_public_project(request.path_params["name"])
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return problem(404, exc.message)
+        actor = self.urls.group(project.handle)
+        signer = (ActorKind.GROUP, project.id)
+        return await self.outbox(request, media, actor, signer, GROUP_ACTIVITIES)
+
+    async def outbox(
+        self,
+        request: Request,
+        media: str,
+        actor: str,
+        signer: tuple[ActorKind, int],
+        types: frozenset[str],
+    ) -> Response:
+        """An outbox: the collection, or one page of it, newest first."""
+        collection = self.urls.outbox(actor)
+        try:
+            paged, before = page_cursor(request, "max_id")
+        except BadUserInput as exc:
+            return problem(400, exc.message)
+        page = await lookups.lookup_outbox(signer, types, before)
+        if not paged:
+            first = f"{collection}?page=true"
+            document = render.render_collection(collection, page.total, first=first)
+            return actor_response(document, media, cache="no-cache")
+        items = [render.without_context(item) for item in page.documents]
+        following = next_url(collection, "max_id", page.next_before)
+        document = render.render_page(
+            page_url(collection, "max_id", before), collection, items, following
+        )
+        return actor_response(document, media, cache="no-cache")
+
+    async def followers(self, request: Request) -> Response:
+        """How many follow a Group; who they are is not ours to publish."""
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        try:
+            await self.reader(request)
+            project = await lookups.lookup_public_project(request.path_params["name"])
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return problem(404, exc.message)
+        url = self.urls.followers(self.urls.group(project.handle))
+        total = await lookups.lookup_follower_count(project.id)
+        document = render.render_collection(url, total)
+        return actor_response(document, media, cache="no-cache")
+
+    async def members(self, request: Request) -> Response:
+        """A Group's members with what each shares with the project.
+
+        Always a signed read, by an accepted follower of the Group: a remote
+        member of the project reads what the project's members read.
+        """
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        try:
+            project = await lookups.lookup_public_project(request.path_params["name"])
+            key = await lookups.lookup_signer(inbound(request), self.settings)
+            await lookups.lookup_accepted_follower(project.id, key.owner)
+            paged, after = page_cursor(request, "after")
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return problem(404, exc.message)
+        except Forbidden as exc:
+            return problem(403, exc.message)
+        except BadUserInput as exc:
+            return problem(400, exc.message)
+        viewer = FederatedViewer(
+            account_id=None,
+            kind=None,
+            projects=frozenset({project.id}),
+            origin=lookups.signer_origin(key),
+        )
+        collection = self.urls.members(self.urls.group(project.handle))
+        page = await lookups.lookup_sharing_members(project.id, viewer, after)
+        if not paged:
+            first = f"{collection}?page=true"
+            document = render.render_collection(collection, page.total, first=first)
+            return actor_response(document, media, cache=PERSON_CACHE)
+        items = [
+            render.render_member(item.handle, item.shared, self.urls)
+            for item in page.members
+        ]
+        following = next_url(collection, "after", page.next_after)
+        document = render.render_page(
+            page_url(collection, "after", after), collection, items, following
+        )
+        return actor_response(document, media, cache=PERSON_CACHE)
 
     # Inboxes -------------------------------------------------------------
 
@@ -309,6 +482,37 @@ def refused(error: SignatureRefused) -> Response:
         extra={"reason": type(error).__name__, "detail": error.message},
     )
     return problem(401, error.message, {"vary": "Accept, Signature"})
+
+
+async def gone(url: str, media: str) -> Response | None:
+    """410 Gone with the Tombstone of a deleted object; None if never deleted."""
+    tombstone = await lookups.lookup_tombstone(url)
+    if tombstone is None:
+        return None
+    document = render.render_tombstone(tombstone)
+    return json_response(document, media, status=410, headers={"vary": "Accept"})
+
+
+def page_cursor(request: Request, name: str) -> tuple[bool, int | None]:
+    """Whether a page is asked for, and its cursor: ``?page=true&{name}=N``."""
+    paged = request.query_params.get("page") == "true"
+    given = request.query_params.get(name)
+    if given is None:
+        return paged, None
+    if not (given.isascii() and given.isdigit() and len(given) < 19):
+        raise BadUserInput(f"{name} is a whole number.", field=name)
+    return True, int(given)
+
+
+def page_url(collection: str, name: str, cursor: int | None) -> str:
+    if cursor is None:
+        return f"{collection}?page=true"
+    return f"{collection}?page=true&{name}={cursor}"
+
+
+def next_url(collection: str, name: str, cursor: int | None) -> str | None:
+    """The next page, when the last one was full."""
+    return None if cursor is None else page_url(collection, name, cursor)
 
 
 def routes(settings: Settings) -> list[Route]:
