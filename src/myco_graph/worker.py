@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 from typing import Any
 
 from arq import cron
-from arq.worker import func
-from arq.worker import run_worker as arq_run_worker
+from arq.worker import create_worker, func
+from redis.exceptions import RedisError
 
 import myco_graph.domain.maintenance
 import myco_graph.federation.activities  # registers its event recorder
@@ -15,6 +17,16 @@ import myco_graph.federation.delivery  # noqa: F401  (registers its jobs)
 from myco_graph.errors import ConfigurationError
 from myco_graph.infrastructure import db, events, jobs
 from myco_graph.infrastructure.config import Settings, install_settings
+
+log = logging.getLogger(__name__)
+
+# arq's worker stops for good on a Redis error that its connection's retries
+# do not cover (one met inside a WATCH is never retried); it is started
+# again, up to this many times in a row, this long apart. A run that lasted
+# RESTART_RESET_SECONDS counts as healthy and resets the count.
+RESTARTS = 60
+RESTART_PAUSE_SECONDS = 2.0
+RESTART_RESET_SECONDS = 300.0
 
 
 def _adapt(function: jobs.JobFunction) -> Any:
@@ -75,4 +87,26 @@ def worker_settings(settings: Settings) -> type:
 
 
 def run_worker(settings: Settings) -> None:
-    arq_run_worker(worker_settings(settings))
+    """Runs the worker until it is stopped by a signal, through Redis outages.
+
+    When arq's worker stops on a lost Redis, it has already let its running
+    jobs finish (arq's close waits for them), so a job is never cut off
+    half-way; a fresh worker then takes over once Redis answers again.
+    """
+    failures = 0
+    while True:
+        started = time.monotonic()
+        try:
+            create_worker(worker_settings(settings)).run()
+            return
+        except (RedisError, OSError) as exc:
+            if time.monotonic() - started > RESTART_RESET_SECONDS:
+                failures = 0
+            failures += 1
+            if failures > RESTARTS:
+                raise
+            log.warning(
+                "worker lost Redis; starting again",
+                extra={"error": type(exc).__name__, "attempt": failures},
+            )
+            time.sleep(RESTART_PAUSE_SECONDS)
