@@ -26,6 +26,7 @@ from myco_graph.graphql.context import Info
 from myco_graph.graphql.discussion import DiscussionMutation, Message
 from myco_graph.graphql.errors import ErrorPolicy, log_unexpected
 from myco_graph.graphql.events import EventSubscription
+from myco_graph.graphql.execution import Executor
 from myco_graph.graphql.federation_status import FederationStatusQuery
 from myco_graph.graphql.files import File, FileMutation
 from myco_graph.graphql.instances import InstanceMutation, InstanceQuery
@@ -145,5 +146,6 @@ def build_schema(settings: Settings | None = None) -> Schema:
         subscription=Subscription,
         types=NODE_TYPES,
         extensions=extensions,
+        execution_context_class=Executor,
         config=StrawberryConfig(**config),
     )

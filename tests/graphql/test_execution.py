@@ -1,0 +1,157 @@
+"""The plain-field executor answers exactly what graphql-core's own would.
+
+Each query runs on a small schema twice, once with strawberry's executor and
+once with ours, and both answers (data, errors, their paths) must be equal:
+the odd values that send a field back to graphql-core's path are the cases.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry import relay
+
+from myco_graph.graphql.execution import Executor
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Broken(Exception):
+    """An error held as a value, as denied profile values are."""
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    count: int | None
+    colour: Colour
+    colours: list[Colour]
+    maybe_colours: list[Colour | None] | None
+
+
+@strawberry.type
+class Thing(relay.Node):
+    id: relay.NodeID[int]
+    label: str
+
+
+@strawberry.type
+class Box:
+    leaf: Leaf | None
+    required_leaf: Leaf
+    leaves: list[Leaf]
+    maybe_leaves: list[Leaf | None] | None
+    thing: Thing | None
+
+    @strawberry.field
+    def computed(self) -> str:
+        return "computed"
+
+    @strawberry.field
+    async def later(self) -> Leaf | None:
+        return self.leaf
+
+
+def leaf(**changes: Any) -> Leaf:
+    values: dict[str, Any] = {
+        "name": "n",
+        "count": 3,
+        "colour": Colour.RED,
+        "colours": [Colour.GREEN, Colour.RED],
+        "maybe_colours": [Colour.RED, None],
+    }
+    values.update(changes)
+    return Leaf(**values)
+
+
+def box(**changes: Any) -> Box:
+    values: dict[str, Any] = {
+        "leaf": leaf(),
+        "required_leaf": leaf(),
+        "leaves": [leaf(), leaf(name="m")],
+        "maybe_leaves": [leaf(), None],
+        "thing": Thing(id=1, label="t"),
+    }
+    values.update(changes)
+    return Box(**values)
+
+
+BOXES: dict[str, Box] = {
+    "ordinary": box(),
+    "error held as a leaf": box(leaf=leaf(count=Broken("no"))),
+    "error held as a non-null leaf": box(leaf=leaf(name=Broken("no"))),
+    "null non-null leaf": box(leaf=leaf(name=None)),
+    "null non-null leaf in a non-null object": box(required_leaf=leaf(name=None)),
+    "null in a non-null list of enums": box(leaf=leaf(colours=[Colour.RED, None])),
+    "not an enum": box(leaf=leaf(colour="purple")),
+    "not an int": box(leaf=leaf(count="three")),
+    "a list that is not one": box(leaf=leaf(colours=Colour.RED)),
+    "null object": box(leaf=None, thing=None),
+    "error held as an object": box(leaf=Broken("no")),
+    "null item of a non-null list": box(leaves=[leaf(), None]),
+    "bad item deep in a list": box(leaves=[leaf(), leaf(name=None)]),
+    "error held as a list item": box(maybe_leaves=[Broken("no")]),
+    "wrong type for an object": box(thing=leaf()),
+    "an empty list": box(leaves=[], maybe_leaves=[]),
+}
+
+QUERY = """
+fragment LeafFields on Leaf { name count colour colours maybeColours }
+query ($skip: Boolean!) {
+  box {
+    leaf { ...LeafFields }
+    requiredLeaf { ...LeafFields }
+    leaves { name colours }
+    maybeLeaves { name count }
+    thing { id label }
+    computed
+    later { name colour }
+    again: leaf { name @skip(if: $skip) count }
+  }
+}
+"""
+
+
+def schema_for(value: Box, executor: type | None) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def box(self) -> Box:
+            return value
+
+    return strawberry.Schema(query=Query, execution_context_class=executor)
+
+
+async def answers(value: Box, executor: type | None, skip: bool) -> dict[str, Any]:
+    result = await schema_for(value, executor).execute(
+        QUERY, variable_values={"skip": skip}
+    )
+    errors = sorted(
+        (tuple(error.path or ()), error.message) for error in result.errors or ()
+    )
+    return {"data": result.data, "errors": errors}
+
+
+@pytest.mark.parametrize("case", sorted(BOXES))
+@pytest.mark.parametrize("skip", [False, True])
+async def test_plain_executor_answers_as_graphql_core(case: str, skip: bool) -> None:
+    value = BOXES[case]
+
+    ours = await answers(value, Executor, skip)
+    theirs = await answers(value, None, skip)
+
+    assert ours == theirs
+
+
+async def test_plain_executor_reports_an_error_held_as_a_value_at_its_path() -> None:
+    result = await answers(BOXES["error held as a leaf"], Executor, skip=False)
+
+    assert result["data"]["box"]["leaf"]["count"] is None
+    assert (("box", "leaf", "count"), "no") in result["errors"]
