@@ -2,15 +2,17 @@
 
 The same query runs against the real schema, where every profile field goes
 through the batched consent decision (and reads are folded into the access
-log), and against a schema built here whose profile fields load the same
-values with the same batching but no decision. Both run in-process on
-PostgreSQL, so the ratio is the decision's own cost.
+log), and against a schema built here whose profiles load the same values
+with the same batching into the same types, but with no grant, decision or
+access log. Both run in-process on PostgreSQL, with the same executor, so
+the ratio is the consent machinery's own cost.
 
-    python bench/consent.py [--members 200] [--rounds 30]
+    python -m bench.consent [--members 200] [--rounds 100]
 """
 
 import argparse
 import asyncio
+import functools
 from datetime import timedelta
 from typing import Any, cast
 
@@ -18,8 +20,7 @@ import strawberry
 
 from bench.common import bench_instance, summary, timed
 from myco_graph.app import make_services, settle_garbage_collector
-from myco_graph.domain import accounts, catalogue, grants
-from myco_graph.domain.catalogue import ProfileField, Section
+from myco_graph.domain import accounts, grants
 from myco_graph.domain.models import (
     Account,
     AccountKind,
@@ -33,8 +34,16 @@ from myco_graph.domain.profile import unwrap, wrap
 from myco_graph.graphql import paging
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import ErrorPolicy
+from myco_graph.graphql.execution import Executor
 from myco_graph.graphql.limits import limit_extensions
-from myco_graph.graphql.profile import requested_keys, to_graphql, value_type
+from myco_graph.graphql.members import Member
+from myco_graph.graphql.profile import (
+    EMPTY_SECTIONS,
+    Profile,
+    layout,
+    requested_keys,
+    to_graphql,
+)
 from myco_graph.graphql.schema import build_schema
 from myco_graph.infrastructure.config import Settings
 
@@ -76,79 +85,62 @@ query Page($first: Int!) {
 """
 
 
-# The unchecked twin of the profile types: same shapes, the same look-ahead
-# batch (one statement for the page's values, then synchronous resolvers), no
-# decision and no access log.
+# The unchecked twin: the real Member and Profile types, the same look-ahead
+# batch (one statement for the page's values, read as the consent session
+# reads them) and the same plain section objects, built from the values as
+# they are: no grants, no decision, no access log. What differs between the
+# two is the consent machinery alone.
 
 
-async def _prefetch_values(info: Info, subjects: list[int]) -> None:
-    keys = requested_keys(info, ("edges", "node", "profile"))
+async def _prefetch_values(
+    info: Info, subjects: list[int], keys: tuple[str, ...]
+) -> None:
     rows = await ProfileValue.filter(account_id__in=subjects, key__in=keys).values_list(
         "account_id", "key", "value"
     )
     info.context.loaders["unchecked"] = {(a, k): unwrap(v) for a, k, v in rows}
 
 
-def _unchecked_resolver(spec: ProfileField) -> Any:
-    def resolve(root: Any, info: Info) -> Any:
-        values = info.context.loaders["unchecked"]
-        return to_graphql(spec, values.get((root.subject_id, spec.key)))
-
-    resolve.__annotations__ = {"info": Info, "return": value_type(spec) | None}
-    return resolve
-
-
-def _unchecked_section(section: Section) -> type:
-    namespace: dict[str, Any] = {
-        "__annotations__": {"subject_id": strawberry.Private[int]},
-        "__module__": __name__,
-    }
-    for spec in section.fields:
-        namespace[spec.name] = strawberry.field(resolver=_unchecked_resolver(spec))
-    return strawberry.type(type(f"Unchecked{section.name.title()}", (), namespace))
-
-
-def _section_field(section_type: type) -> Any:
-    def resolve(root: Any) -> Any:
-        return section_type(subject_id=root.subject_id)
-
-    resolve.__annotations__ = {"return": section_type}
-    return strawberry.field(resolver=resolve)
+def _unchecked_profile(info: Info, subject_id: int, keys: tuple[str, ...]) -> Any:
+    values = info.context.loaders["unchecked"]
+    sections = dict(EMPTY_SECTIONS)
+    for name, section_type, fields in layout(keys):
+        sections[name] = section_type(
+            **{
+                attr: to_graphql(spec, values.get((subject_id, key)))
+                for attr, key, spec in fields
+            }
+        )
+    return Profile(**sections)
 
 
 def unchecked_schema(settings: Settings) -> strawberry.Schema:
-    namespace: dict[str, Any] = {
-        "__annotations__": {"subject_id": strawberry.Private[int]},
-        "__module__": __name__,
-    }
-    for section in catalogue.SECTIONS:
-        namespace[section.name] = _section_field(_unchecked_section(section))
-    profile_type = strawberry.type(type("UncheckedProfile", (), namespace))
-
-    @strawberry.type
-    class Member:
-        handle: str
-        subject_id: strawberry.Private[int]
-
+    # The real Member, made the same way, with the profile read unchecked.
+    @strawberry.type(name="Member")
+    class UncheckedMember(Member):
         @strawberry.field
-        def profile(self) -> profile_type:  # type: ignore[valid-type]
-            return profile_type(subject_id=self.subject_id)
-
-    def of(row: Account) -> Member:
-        return Member(handle=row.handle, subject_id=row.id)
+        def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
+            assert self.profile_keys is not None
+            return _unchecked_profile(info, self.id, self.profile_keys)
 
     @strawberry.type
     class Query:
         @strawberry.field
-        async def members(self, info: Info, first: int) -> paging.Connection[Member]:
+        async def members(
+            self, info: Info, first: int
+        ) -> paging.Connection[UncheckedMember]:
+            keys = requested_keys(info, ("edges", "node", "profile"))
+            convert = functools.partial(UncheckedMember.listed, profile_keys=keys)
             query = Account.filter(kind=AccountKind.MEMBER)
-            page = await paging.connection(query, of, first, None)
-            await _prefetch_values(info, [edge.node.subject_id for edge in page.edges])
+            page = await paging.connection(query, convert, first, None)
+            await _prefetch_values(info, [edge.node.id for edge in page.edges], keys)
             return page
 
-    # The same request limits and error policy as the real schema.
+    # The same executor, request limits and error policy as the real schema.
     return strawberry.Schema(
-        query=Query, extensions=[*limit_extensions(settings), ErrorPolicy]
+        query=Query,
+        extensions=[*limit_extensions(settings), ErrorPolicy],
+        execution_context_class=Executor,
     )
 
 
@@ -221,13 +213,27 @@ async def main(members: int, rounds: int) -> None:
             )
             assert not result.errors, result.errors
 
-        # Interleaved rounds, so that drift on the machine hits both alike.
+        # Every member shares the ten fields with the coop: both answer alike,
+        # or the comparison means nothing.
+        answers = [
+            await schema.execute(
+                QUERY, variable_values=variables, context_value=context()
+            )
+            for schema in (checked, unchecked)
+        ]
+        assert answers[0].data == answers[1].data, "the two schemas answer differently"
+        await timed(run_checked, rounds=0, warmup=5)
+        await timed(run_unchecked, rounds=0, warmup=5)
+        # Interleaved rounds, each order in turn, so that drift on the machine
+        # and whatever one run leaves to the next hit both alike.
         checked_samples: list[float] = []
         unchecked_samples: list[float] = []
-        for _ in range(rounds):
+        for round_ in range(rounds):
+            if round_ % 2:
+                unchecked_samples += await timed(run_unchecked, rounds=1, warmup=0)
             checked_samples += await timed(run_checked, rounds=1, warmup=0)
-            unchecked_samples += await timed(run_unchecked, rounds=1, warmup=0)
-        await timed(run_checked, rounds=0, warmup=3)
+            if not round_ % 2:
+                unchecked_samples += await timed(run_unchecked, rounds=1, warmup=0)
 
         rows = [("consent-checked", checked_samples), ("unchecked", unchecked_samples)]
         print(f"{members} members x {len(FIELDS)} fields, {rounds} rounds, PostgreSQL")
@@ -242,6 +248,6 @@ async def main(members: int, rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=100)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.members, arguments.rounds))

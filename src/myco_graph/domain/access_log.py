@@ -73,9 +73,11 @@ class Folded:
         grant_ids: Iterable[int],
         reads: int,
     ) -> None:
-        row = self.rows.get((subject_id, purpose.value))
+        # Purpose is a str enum: the member itself is its stored value.
+        row = self.rows.get((subject_id, purpose))
         if row is None:
-            row = self.rows[(subject_id, purpose.value)] = (set(), set(), [0])
+            self.rows[(subject_id, purpose)] = (set(keys), set(grant_ids), [reads])
+            return
         row[0].update(keys)
         row[1].update(grant_ids)
         row[2][0] += reads
@@ -86,10 +88,12 @@ class Folded:
         Sorted, so that concurrent requests lock rows in the same order.
         """
         ordered = sorted(self.rows.items())
+        # Profiles of a page are mostly read for the same fields.
+        texts: dict[frozenset[str], str] = {}
         return (
             [subject for (subject, _), _ in ordered],
-            [purpose for (_, purpose), _ in ordered],
-            [orjson.dumps(sorted(row[0])).decode() for _, row in ordered],
+            [str(purpose) for (_, purpose), _ in ordered],
+            [_text(texts, frozenset(row[0])) for _, row in ordered],
             [orjson.dumps(sorted(row[1])).decode() for _, row in ordered],
             [row[2][0] for _, row in ordered],
         )
@@ -119,3 +123,10 @@ async def record(
         values += [key_list, grant_list, count, moment, moment]
     sql = SQLITE_UPSERT.format(rows=", ".join([SQLITE_ROW] * len(subjects)))
     await conn.execute_query(sql, values)
+
+
+def _text(texts: dict[frozenset[str], str], keys: frozenset[str]) -> str:
+    text = texts.get(keys)
+    if text is None:
+        text = texts[keys] = orjson.dumps(sorted(keys)).decode()
+    return text

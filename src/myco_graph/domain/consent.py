@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
-import operator
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -77,9 +76,11 @@ class Read(NamedTuple):
     project_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Grant:
-    """The parts of a grant the decision looks at."""
+class Grant(NamedTuple):
+    """The parts of a grant the decision looks at.
+
+    A named tuple: a page of members loads hundreds of these per request.
+    """
 
     id: int
     subject_id: int
@@ -90,23 +91,6 @@ class Grant:
     explicit: bool
     expires_at: datetime | None
     withdrawn_at: datetime | None
-
-    @classmethod
-    def of_values(cls, row: tuple[Any, ...]) -> Grant:
-        """From a row of GRANT_COLUMNS, read without building a model."""
-        (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
-         expires_at, withdrawn_at) = row  # fmt: skip
-        return cls(
-            id=grant_id,
-            subject_id=subject_id,
-            audience=Audience(audience),
-            audience_id=audience_id,
-            purpose=Purpose(purpose),
-            field_keys=frozenset(keys),
-            explicit=explicit,
-            expires_at=expires_at,
-            withdrawn_at=withdrawn_at,
-        )
 
     def active(self, moment: datetime) -> bool:
         return self.withdrawn_at is None and (
@@ -230,7 +214,9 @@ def decide(
 
 # A profile read one way: subject, purpose, and the project it is read within.
 Whose = tuple[int, Purpose, int | None]
-_whose = operator.itemgetter(0, 2, 3)  # of a Read
+# The grants that cover a set of fields of one member, and those fields.
+Coverage = tuple[tuple[Grant, ...], frozenset[str]]
+NO_GRANTS: tuple[Grant, ...] = ()
 
 
 class Outcome(NamedTuple):
@@ -240,14 +226,37 @@ class Outcome(NamedTuple):
     value: Any = None
 
 
+@dataclass(slots=True)
+class Decided:
+    """One profile read one way: each decided field's decision, and the values.
+
+    ``values`` holds the member's stored values, allowed or not: readers show
+    a value only where its decision allows it. ``denied`` names the fields
+    that are refused, so that a profile none of whose wanted fields is
+    refused is built without looking at each decision.
+    """
+
+    decisions: dict[str, Decision]
+    values: dict[str, Any]
+    denied: set[str]
+
+    def outcome(self, key: str) -> Outcome:
+        decision = self.decisions[key]
+        if decision.reason is not None:
+            return Outcome(decision)
+        return Outcome(decision, self.values.get(key))
+
+
 class Session:
     """The consent reads of one request, batched, with what they already loaded.
 
-    ``read`` decides a batch with at most one statement for values, one for
-    the grants of subjects not seen yet in this session, and one for the
-    viewer's project memberships when a read is made within a project.
-    Allowed reads by someone else wait in the session until :meth:`flush`
-    folds them into the access log with one statement.
+    A batch (:meth:`read_profiles` for a list's profiles, :meth:`read` for
+    any reads) costs at most one statement for values, one for the grants
+    of members not seen yet in this session, and one for the viewer's
+    project memberships when it reads within a project. Fields of one member
+    covered by the same grants are decided together, by one call of
+    :func:`decide`. Allowed reads by someone else wait in the session until
+    :meth:`flush` folds them into the access log with one statement.
 
     A session that lives long (a websocket) must see withdrawals at once:
     ``remember=False`` reloads grants and values for every batch.
@@ -256,45 +265,77 @@ class Session:
     def __init__(self, viewer: Viewer, *, remember: bool = True) -> None:
         self.viewer = viewer
         self.remember = remember
-        self._grants: dict[int, dict[str, tuple[Grant, ...]]] = {}
-        self._values: dict[tuple[int, str], Any] = {}
+        # Per member: their grants grouped by the fields they cover.
+        self._grants: dict[int, list[Coverage]] = {}
+        self._values: dict[int, dict[str, Any]] = {}
+        self._loaded: dict[int, set[str]] = {}
         self._projects: dict[int, bool] = {}
         self._pending = access_log.Folded()
         self._writes: list[asyncio.Task[None]] = []
-        self._decided: dict[Whose, dict[str, Outcome]] = {}
+        self._decided: dict[Whose, Decided] = {}
 
-    def decided(self, whose: Whose) -> dict[str, Outcome] | None:
-        """Outcomes already decided for one profile read one way, by field key."""
+    def decided(self, whose: Whose) -> Decided | None:
+        """What is already decided of one profile read one way."""
         return self._decided.get(whose)
+
+    def knows_membership(self, project_id: int, member: bool) -> None:
+        """Records the viewer's standing in a project, read by the caller already."""
+        self._projects.setdefault(project_id, member)
 
     def forget(self, subject_id: int) -> None:
         """Drops what the session holds about a member whose data just changed."""
         self._grants.pop(subject_id, None)
-        self._values = {
-            key: value for key, value in self._values.items() if key[0] != subject_id
-        }
+        self._values.pop(subject_id, None)
+        self._loaded.pop(subject_id, None)
         self._decided = {
-            whose: outcomes
-            for whose, outcomes in self._decided.items()
+            whose: decided
+            for whose, decided in self._decided.items()
             if whose[0] != subject_id
         }
 
     async def read(self, reads: Sequence[Read]) -> list[Outcome]:
-        """Decides a batch of reads and returns the allowed values."""
+        """Decides a batch of reads and returns their outcomes, in order."""
+        wanted: dict[Whose, set[str]] = defaultdict(set)
+        for read in reads:
+            wanted[(read.subject_id, read.purpose, read.project_id)].add(read.key)
+        decided = await self.decide_profiles(wanted)
+        return [
+            decided[(read.subject_id, read.purpose, read.project_id)].outcome(read.key)
+            for read in reads
+        ]
+
+    async def read_profiles(
+        self,
+        subject_ids: Iterable[int],
+        keys: Iterable[str],
+        purpose: Purpose,
+        project_id: int | None = None,
+    ) -> None:
+        """Decides the same fields of several profiles, as a list shows them."""
+        fields = frozenset(keys)
+        await self.decide_profiles(
+            {(subject, purpose, project_id): fields for subject in subject_ids}
+        )
+
+    async def decide_profiles(
+        self, wanted: Mapping[Whose, AbstractSet[str]]
+    ) -> dict[Whose, Decided]:
+        """Decides the wanted fields of each profile (read one way), as one batch."""
         if not self.remember:
-            self._grants, self._values, self._projects = {}, {}, {}
-        subjects = {read.subject_id for read in reads}
+            self._grants, self._values, self._loaded = {}, {}, {}
+            self._projects, self._decided = {}, {}
+        subjects = {subject for subject, _, _ in wanted}
+        projects = {project for _, _, project in wanted if project is not None}
         _, _, viewer = await asyncio.gather(
-            self._load_values(reads),
+            self._load_values(wanted),
             self._load_grants(subjects),
-            self._viewer_for(reads),
+            self._viewer_in(projects),
         )
         moment = now()
-        outcomes: list[Outcome] = []
-        # Reads come grouped by profile (a list reads each member's fields in
-        # a row), so the per-profile maps are looked up once per group.
-        for whose, group in itertools.groupby(reads, key=_whose):
-            outcomes += self._decide_profile(viewer, whose, group, moment)
+        decided = {
+            whose: self._decide_profile(viewer, whose, keys, moment)
+            for whose, keys in wanted.items()
+        }
         if self.remember and not self._writes and self._pending.rows:
             # The first batch of a request is logged while the rest of the
             # response is being built; flush() waits for it before anything
@@ -303,40 +344,74 @@ class Session:
             # Let the write reach the database before the caller goes on:
             # the rest of a page is built without giving the loop back.
             await asyncio.sleep(0)
-        return outcomes
+        return decided
 
     def _decide_profile(
-        self, viewer: Viewer, whose: Whose, reads: Iterable[Read], moment: datetime
-    ) -> list[Outcome]:
-        """Decides reads of one profile read one way; logs the allowed ones."""
-        subject_id, purpose, _ = whose
-        grants_by_key = self._grants.get(subject_id, {})
-        decided = self._decided.setdefault(whose, {}) if self.remember else {}
-        # Fields with the same grants and the same category get the same
-        # answer: decide once for them.
-        decisions: dict[tuple[int, bool], Decision] = {}
-        outcomes: list[Outcome] = []
+        self, viewer: Viewer, whose: Whose, keys: AbstractSet[str], moment: datetime
+    ) -> Decided:
+        """Decides fields of one profile read one way; logs the allowed ones."""
+        subject_id, purpose, project_id = whose
+        coverages = self._grants.get(subject_id, ())
+        # A session that does not remember decides afresh for every batch.
+        known = self._decided.get(whose) if self.remember else None
+        if known is None:
+            values = self._values.setdefault(subject_id, {})
+            if (
+                len(coverages) == 1
+                and keys <= coverages[0][1]
+                and SPECIAL_KEYS.isdisjoint(keys)
+            ):
+                # The usual profile: one grant covers every wanted field, and
+                # so one decision is theirs.
+                known = self._decided_at_once(
+                    viewer, whose, coverages[0][0], keys, values, moment
+                )
+                if self.remember:
+                    self._decided[whose] = known
+                return known
+            known = Decided({}, values, set())
+            if self.remember:
+                self._decided[whose] = known
+        decisions = known.decisions
+        remaining = set(keys).difference(decisions)
+        if not remaining:
+            return known
         logged: list[str] = []
         grant_ids: set[int] = set()
-        for read in reads:
-            key = read.key
-            grants = grants_by_key.get(key, ())
-            same = (id(grants), key in SPECIAL_KEYS)
-            decision = decisions.get(same)
-            if decision is None:
-                decision = decisions[same] = decide(viewer, read, grants, moment)
-            if decision.reason is None:
-                outcome = Outcome(decision, self._values.get((subject_id, key)))
-            else:
-                outcome = Outcome(decision)
-            outcomes.append(outcome)
-            decided[key] = outcome
-            if decision.grant_id is not None:
-                logged.append(key)
+        for grants, same in _parts(coverages, remaining):
+            # Fields covered by the same grants, of the same category, get
+            # the same answer: one decision for all of them.
+            read = Read(subject_id, next(iter(same)), purpose, project_id)
+            decision = decide(viewer, read, grants, moment)
+            decisions.update(dict.fromkeys(same, decision))
+            if decision.reason is not None:
+                known.denied.update(same)
+            elif decision.grant_id is not None:
+                logged.extend(same)
                 grant_ids.add(decision.grant_id)
         if logged:
             self._pending.add_many(subject_id, purpose, logged, grant_ids, len(logged))
-        return outcomes
+        return known
+
+    def _decided_at_once(
+        self,
+        viewer: Viewer,
+        whose: Whose,
+        grants: tuple[Grant, ...],
+        keys: AbstractSet[str],
+        values: dict[str, Any],
+        moment: datetime,
+    ) -> Decided:
+        subject_id, purpose, project_id = whose
+        read = Read(subject_id, next(iter(keys)), purpose, project_id)
+        decision = decide(viewer, read, grants, moment)
+        if decision.reason is not None:
+            return Decided(dict.fromkeys(keys, decision), values, set(keys))
+        if decision.grant_id is not None:
+            self._pending.add_many(
+                subject_id, purpose, keys, (decision.grant_id,), len(keys)
+            )
+        return Decided(dict.fromkeys(keys, decision), values, set())
 
     def _start_writing(self) -> None:
         pending, self._pending = self._pending, access_log.Folded()
@@ -352,45 +427,40 @@ class Session:
         writes, self._writes = self._writes, []
         await asyncio.gather(*writes)
 
-    async def _load_values(self, reads: Sequence[Read]) -> None:
-        missing = [
-            read for read in reads if (read.subject_id, read.key) not in self._values
-        ]
+    async def _load_values(self, wanted: Mapping[Whose, AbstractSet[str]]) -> None:
+        missing: dict[int, set[str]] = {}
+        for (subject, _, _), keys in wanted.items():
+            loaded = self._loaded.get(subject)
+            if loaded is None:
+                loaded = self._loaded[subject] = set()
+                self._values.setdefault(subject, {})
+            elif keys <= loaded:
+                continue
+            needed = keys - loaded
+            loaded |= needed
+            missing.setdefault(subject, set()).update(needed)
         if not missing:
             return
-        subjects = {read.subject_id for read in missing}
-        keys = {read.key for read in missing}
-        for read in missing:
-            self._values[(read.subject_id, read.key)] = None
-        for subject, key, stored in await _value_rows(subjects, keys):
-            self._values[(subject, key)] = unwrap(stored)
+        keys = set().union(*missing.values())
+        # A row may be one this session had loaded already: the same value.
+        for subject, key, stored in await stored_values(missing.keys(), keys):
+            self._values[subject][key] = unwrap(stored)
 
     async def _load_grants(self, subjects: set[int]) -> None:
         missing = subjects - self._grants.keys() - {self.viewer.account_id}
         if not missing:
             return
-        loaded: dict[int, dict[str, list[Grant]]] = {
-            s: defaultdict(list) for s in missing
-        }
-        for row in await _grant_rows(missing):
-            grant = Grant.of_values(row)
-            for key in grant.field_keys:
-                loaded[grant.subject_id][key].append(grant)
-        for subject, by_key in loaded.items():
-            # Fields covered by the same grants share one tuple, which lets a
-            # batch decide them once (see read).
-            shared: dict[tuple[int, ...], tuple[Grant, ...]] = {}
-            self._grants[subject] = {
-                key: shared.setdefault(tuple(g.id for g in grants), tuple(grants))
-                for key, grants in by_key.items()
-            }
+        by_subject: dict[int, list[Grant]] = {subject: [] for subject in missing}
+        for grant in await _grants_of(missing):
+            by_subject[grant.subject_id].append(grant)
+        for subject, grants in by_subject.items():
+            self._grants[subject] = _coverage(grants)
 
-    async def _viewer_for(self, reads: Sequence[Read]) -> Viewer:
+    async def _viewer_in(self, projects: set[int]) -> Viewer:
         """The viewer, with the projects it belongs to among those being read."""
-        wanted = {read.project_id for read in reads if read.project_id is not None}
-        missing = wanted - self._projects.keys()
+        missing = projects - self._projects.keys()
         if missing and self.viewer.account_id is not None:
-            member_of: set[Any] = set(
+            found: set[Any] = set(
                 await ProjectMember.filter(
                     account_id=self.viewer.account_id,
                     project_id__in=missing,
@@ -398,41 +468,90 @@ class Session:
                 ).values_list("project_id", flat=True)
             )
             for project_id in missing:
-                self._projects[project_id] = project_id in member_of
-        projects = frozenset(p for p, member in self._projects.items() if member)
-        if projects == self.viewer.projects:
+                self._projects[project_id] = project_id in found
+        member_of = frozenset(p for p, member in self._projects.items() if member)
+        if member_of <= self.viewer.projects:
             return self.viewer
-        return replace(self.viewer, projects=self.viewer.projects | projects)
+        return replace(self.viewer, projects=self.viewer.projects | member_of)
 
 
-async def _grant_rows(subjects: set[int]) -> list[tuple[Any, ...]]:
-    """The decision's columns of these members' grants, as plain rows."""
+def _parts(
+    coverages: Iterable[Coverage], keys: set[str]
+) -> Iterator[tuple[tuple[Grant, ...], set[str]]]:
+    """``keys`` split by the grants covering them and by category.
+
+    Each part gets one decision: its fields are covered by the same grants
+    and are all special-category fields, or none is. ``keys`` is used up.
+    """
+    for grants, covered in [*coverages, (NO_GRANTS, None)]:
+        part = keys if covered is None else keys & covered
+        if not part:
+            continue
+        if covered is not None:
+            keys -= part
+        special = part & SPECIAL_KEYS
+        if not special:
+            yield grants, part
+            continue
+        if len(special) < len(part):
+            yield grants, part - special
+        yield grants, special
+
+
+def _coverage(grants: list[Grant]) -> list[Coverage]:
+    """A member's grants grouped by the fields they cover, each field once.
+
+    Most members have a grant or two per purpose; a single grant is its own
+    group. Otherwise each field goes with the exact set of grants covering it.
+    """
+    if len(grants) == 1:
+        return [((grants[0],), grants[0].field_keys)]
+    groups: dict[tuple[Grant, ...], set[str]] = defaultdict(set)
+    for key in set().union(*(grant.field_keys for grant in grants)):
+        groups[tuple(g for g in grants if key in g.field_keys)].add(key)
+    return [(covering, frozenset(keys)) for covering, keys in groups.items()]
+
+
+# Enum members by stored value: a look-up, cheaper than calling the enum.
+AUDIENCES = {audience.value: audience for audience in Audience}
+PURPOSES = {purpose.value: purpose for purpose in Purpose}
+
+
+async def _grants_of(subjects: set[int]) -> list[Grant]:
+    """These members' grants, read as plain rows rather than models."""
     table = ConsentGrant._meta.db_table
     rows = await _rows_where(table, GRANT_COLUMNS, subject_id=sorted(subjects))
+    # Rows are read by position, in GRANT_COLUMNS order.
     return [
-        (
-            row["id"],
-            row["subject_id"],
-            row["audience"],
-            row["audience_id"],
-            row["purpose"],
-            _json(row["field_keys"]),
-            bool(row["explicit"]),
-            _moment(row["expires_at"]),
-            _moment(row["withdrawn_at"]),
+        Grant(
+            grant_id,
+            subject_id,
+            AUDIENCES[audience],
+            audience_id,
+            PURPOSES[purpose],
+            frozenset(_json(keys)),
+            bool(explicit),
+            _moment(expires_at),
+            _moment(withdrawn_at),
         )
-        for row in rows
-    ]
+        for (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
+             expires_at, withdrawn_at) in rows
+    ]  # fmt: skip
 
 
-async def _value_rows(subjects: set[int], keys: set[str]) -> list[tuple[Any, ...]]:
-    """These members' stored values for these keys, as plain rows."""
+async def stored_values(
+    subjects: Collection[int], keys: Collection[str]
+) -> list[tuple[Any, ...]]:
+    """These members' stored values for these keys, as plain rows.
+
+    Values as stored, not decided: only the consent session shows them.
+    """
     table = ProfileValue._meta.db_table
     columns = ("account_id", "key", "value")
     rows = await _rows_where(
         table, columns, account_id=sorted(subjects), key=sorted(keys)
     )
-    return [(row["account_id"], row["key"], _json(row["value"])) for row in rows]
+    return [(subject, key, _json(value)) for subject, key, value in rows]
 
 
 async def _rows_where(
@@ -442,7 +561,7 @@ async def _rows_where(
 
     Read without building models, nor even dicts: a page of 200 members
     costs a few milliseconds less, on the path of every list of profiles.
-    Each row is the driver's own, read by column name. The drivers differ in
+    Each row is the driver's own, read by position. The drivers differ in
     what they hand back for JSON, booleans and times, which the callers even
     out.
     """

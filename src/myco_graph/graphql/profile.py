@@ -8,12 +8,11 @@ comes from the path that led to the profile, never from the client.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -99,20 +98,23 @@ def from_graphql(spec: ProfileField, given: Any) -> Any:
 # per member instead of one per section and one per value.
 
 
-@dataclasses.dataclass(frozen=True)
-class ProfileAccess:
-    """Whose profile, and for which purpose it is being read."""
+class ProfileAccess(NamedTuple):
+    """Whose profile, and for which purpose it is being read.
+
+    A named tuple, and so the consent session's ``Whose`` itself: each
+    profile of a page makes one.
+    """
 
     subject_id: int
     purpose: Purpose
     project_id: int | None = None
 
-    @property
-    def whose(self) -> consent.Whose:
-        return (self.subject_id, self.purpose, self.project_id)
 
-    def read(self, key: str) -> consent.Read:
-        return consent.Read(self.subject_id, key, self.purpose, self.project_id)
+class ProfileRead(NamedTuple):
+    """Some fields of one profile read one way: what the consent loader takes."""
+
+    whose: consent.Whose
+    keys: frozenset[str]
 
 
 def consent_session(context: Context) -> consent.Session:
@@ -135,17 +137,20 @@ def consent_session(context: Context) -> consent.Session:
     return session
 
 
-def consent_loader(context: Context) -> DataLoader[consent.Read, consent.Outcome]:
+def consent_loader(context: Context) -> DataLoader[ProfileRead, consent.Decided]:
     """Batches the profile reads of a tick into one consent decision."""
     loader = context.loaders.get("consent")
     if loader is None:
         session = consent_session(context)
 
-        async def load(reads: list[consent.Read]) -> list[consent.Outcome]:
-            outcomes = await session.read(reads)
+        async def load(reads: list[ProfileRead]) -> list[consent.Decided]:
+            wanted: dict[consent.Whose, set[str]] = {}
+            for read in reads:
+                wanted.setdefault(read.whose, set()).update(read.keys)
+            decided = await session.decide_profiles(wanted)
             if not session.remember:
                 await session.flush()
-            return outcomes
+            return [decided[read.whose] for read in reads]
 
         loader = DataLoader(load_fn=load, cache=False)
         context.loaders["consent"] = loader
@@ -165,20 +170,17 @@ class AccessLogFlush(SchemaExtension):
                 await session.flush()
 
 
-def _shown(spec: ProfileField, outcome: consent.Outcome) -> Any:
-    """The value as the client gets it, or the error that takes its place.
+def _refused(spec: ProfileField, reason: consent.Reason) -> ConsentRequired:
+    """The error that takes a denied value's place.
 
     A denied value is held as its ConsentRequired error: graphql-core raises
     an error that a field resolves to at that field's path (as graphql-js
     does), so every denied field still answers null with its own
     CONSENT_REQUIRED error, without a resolver of its own.
     """
-    reason = outcome.decision.reason
-    if reason is not None:
-        return ConsentRequired(
-            f"{spec.key} is not shared with you for this use.", reason=reason.value
-        )
-    return to_graphql(spec, outcome.value)
+    return ConsentRequired(
+        f"{spec.key} is not shared with you for this use.", reason=reason.value
+    )
 
 
 Selection = SelectedField | FragmentSpread | InlineFragment
@@ -238,12 +240,7 @@ async def prefetch_profiles(
     session = consent_session(info.context)
     if not keys or not subject_ids or not session.remember:
         return
-    reads = [
-        consent.Read(subject, key, purpose, project_id)
-        for subject in subject_ids
-        for key in keys
-    ]
-    await session.read(reads)
+    await session.read_profiles(subject_ids, keys, purpose, project_id)
 
 
 def _section_type(section: Section) -> type:
@@ -286,13 +283,13 @@ def _profile_type() -> type:
 Profile = _profile_type()
 
 
-# Where _built puts the values of a selection: per section, its type and the
+# Where a profile of a selection puts its values: per section, its type and the
 # attribute, catalogue key and field of each value selected in it.
 Layout = tuple[tuple[str, type, tuple[tuple[str, str, ProfileField], ...]], ...]
 
 
 @functools.lru_cache(maxsize=512)
-def _layout(keys: tuple[str, ...]) -> Layout:
+def layout(keys: tuple[str, ...]) -> Layout:
     """The sections ``keys`` fall in, with their fields: once per selection."""
     layout = []
     for section in catalogue.SECTIONS:
@@ -304,12 +301,35 @@ def _layout(keys: tuple[str, ...]) -> Layout:
     return tuple(layout)
 
 
-def _built(keys: tuple[str, ...], outcomes: Mapping[str, consent.Outcome]) -> Any:
+def _built(keys: tuple[str, ...], decided: consent.Decided) -> Any:
     sections = dict(EMPTY_SECTIONS)
-    for name, section_type, fields in _layout(keys):
-        values = {attr: _shown(spec, outcomes[key]) for attr, key, spec in fields}
-        sections[name] = section_type(**values)
+    values = decided.values
+    if decided.denied.isdisjoint(keys):
+        # Every wanted field is allowed: the values as they are.
+        for name, section_type, fields in layout(keys):
+            sections[name] = section_type(
+                **{
+                    attr: to_graphql(spec, values.get(key))
+                    for attr, key, spec in fields
+                }
+            )
+        return Profile(**sections)
+    decisions = decided.decisions
+    for name, section_type, fields in layout(keys):
+        shown = {}
+        for attr, key, spec in fields:
+            reason = decisions[key].reason
+            if reason is None:
+                shown[attr] = to_graphql(spec, values.get(key))
+            else:
+                shown[attr] = _refused(spec, reason)
+        sections[name] = section_type(**shown)
     return Profile(**sections)
+
+
+@functools.lru_cache(maxsize=512)
+def _key_set(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(keys)
 
 
 def profile_of(
@@ -318,30 +338,24 @@ def profile_of(
     """The profile with every field the query selects under it decided.
 
     A list passes the ``keys`` it worked out for all its members, whose
-    outcomes it already decided (see prefetch_profiles): the profile is then
+    fields it already decided (see prefetch_profiles): the profile is then
     built at once. Otherwise the fields not decided yet are read together
     with those of the other profiles of the same tick, and the result is an
     awaitable, which graphql-core waits for.
     """
     if keys is None:
         keys = requested_keys(info, ())
-    decided = consent_session(info.context).decided(access.whose) or {}
-    missing = [key for key in keys if key not in decided]
-    if not missing:
+    decided = consent_session(info.context).decided(access)
+    if decided is not None and decided.decisions.keys() >= _key_set(keys):
         return _built(keys, decided)
-    return _read_and_build(info, access, keys, decided, missing)
+    return _read_and_build(info, access, keys)
 
 
 async def _read_and_build(
-    info: Info,
-    access: ProfileAccess,
-    keys: tuple[str, ...],
-    decided: Mapping[str, consent.Outcome],
-    missing: list[str],
+    info: Info, access: ProfileAccess, keys: tuple[str, ...]
 ) -> Any:
-    reads = [access.read(key) for key in missing]
-    outcomes = await consent_loader(info.context).load_many(reads)
-    return _built(keys, {**decided, **dict(zip(missing, outcomes, strict=True))})
+    read = ProfileRead(access, _key_set(keys))
+    return _built(keys, await consent_loader(info.context).load(read))
 
 
 # Writing --------------------------------------------------------------------
