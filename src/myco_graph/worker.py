@@ -20,6 +20,8 @@ from myco_graph.infrastructure.config import Settings, install_settings
 
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 0.05
+
 # arq's worker stops for good on a Redis error that its connection's retries
 # do not cover (one met inside a WATCH is never retried); it is started
 # again, up to this many times in a row, this long apart. A run that lasted
@@ -82,6 +84,11 @@ def worker_settings(settings: Settings) -> type:
             "on_shutdown": shutdown,
             "redis_settings": jobs.worker_redis_settings(settings.redis_url),
             "max_jobs": 50,
+            # Deliveries are woken by jobs: half a second between polls of
+            # the queue (arq's default) was most of a fan-out's latency.
+            "poll_delay": POLL_SECONDS,
+            # Our jobs return nothing, and their outcome lives in PostgreSQL.
+            "keep_result": 0,
         },
     )
 

@@ -30,11 +30,18 @@ from myco_graph.domain.models import (
 )
 from myco_graph.federation import delivery, outbox
 from myco_graph.federation.keys import lookup_actor_key
-from myco_graph.federation.outcomes import MAX_RETRY_AFTER, RETRY_SCHEDULE, SOON
+from myco_graph.federation.outcomes import (
+    MAX_RETRY_AFTER,
+    RETRY_SCHEDULE,
+    SOON,
+    Outcome,
+    Result,
+)
 from myco_graph.infrastructure import jobs
 from myco_graph.infrastructure.config import Settings, install_settings
 from tests.federation.conftest import changed
 from tests.federation.sinks import Reply, Sinks, closed_port_host, serving_sinks
+from tests.helpers import count_statements
 
 ACTOR = "http://coop.test/users/alice"
 SIGNER = (ActorKind.PERSON, 1)
@@ -428,3 +435,76 @@ async def test_a_private_address_is_never_delivered_to_unless_allowed(
     assert sinks.hits == []
     refused = await only_delivery()
     assert refused.state is DeliveryState.FAILED
+
+
+# Many hosts at once -------------------------------------------------------------
+
+
+async def statements_of(work: Any) -> int:
+    with count_statements() as counter:
+        await work
+    return counter.count
+
+
+async def test_a_claim_for_many_hosts_costs_what_a_claim_for_one_does(
+    sinks: Sinks, loopback: Settings
+) -> None:
+    await post([sinks.inbox(i) for i in range(3)])
+    await post([sinks.inbox(i) for i in range(3)])
+    hosts = [host(sinks, i) for i in range(3)]
+    now = datetime.now(UTC)
+    first, _ = await delivery.claim_many(dict.fromkeys(hosts, 1), now, loopback)
+
+    one = await statements_of(delivery.claim_many({hosts[0]: 4}, now, loopback))
+    two = await statements_of(
+        delivery.claim_many(dict.fromkeys(hosts[1:], 4), now, loopback)
+    )
+
+    # SQLite, which has no LATERAL join, reads the candidates of each host apart.
+    extra = 0 if loopback.uses_postgres else 1
+    assert two == one + extra
+    assert {h: len(c) for h, c in first.items()} == dict.fromkeys(hosts, 1)
+    leased = await Delivery.filter(leased_until__isnull=False).count()
+    assert leased == 6
+
+
+async def test_outcomes_of_many_hosts_are_recorded_together(
+    sinks: Sinks, loopback: Settings
+) -> None:
+    await post([sinks.inbox(i) for i in range(3)])
+    hosts = [host(sinks, i) for i in range(3)]
+    claimed, _ = await delivery.claim_many(
+        dict.fromkeys(hosts, 1), datetime.now(UTC), loopback
+    )
+    attempts = [
+        (claims[0], Result(Outcome.DELIVERED, 202, reason="status 202"))
+        for claims in claimed.values()
+    ]
+    now = datetime.now(UTC)
+
+    one = await statements_of(delivery.record(attempts[:1], now, loopback))
+    two = await statements_of(delivery.record(attempts[1:], now, loopback))
+
+    assert one == two
+    states = await Delivery.all().values_list("state", flat=True)
+    assert set(states) == {DeliveryState.DELIVERED}
+    rows = await RemoteHost.filter(host__in=hosts).values_list(
+        "last_success_at", flat=True
+    )
+    assert None not in rows and len(rows) == 3
+
+
+async def test_a_job_starts_on_every_host_of_a_fan_out_at_once(
+    sinks: Sinks, loopback: Settings
+) -> None:
+    for index in range(3):
+        sinks.plan(index, Reply(202, delay=0.3))
+    await post([sinks.inbox(i) for i in range(3)])
+
+    started = time.monotonic()
+    sent = await delivery.drain_hosts([host(sinks, i) for i in range(3)], loopback)
+    took = time.monotonic() - started
+
+    assert sent == 3
+    assert took < 0.3 * 2
+    assert await Delivery.filter(state=DeliveryState.DELIVERED).count() == 3

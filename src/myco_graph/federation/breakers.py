@@ -16,11 +16,13 @@ keep their attempts; they go out once it closes.
                                         └──────── failure ───────┘
 
 The functions here run inside the claim or outcome transaction of
-:mod:`.delivery`, on the host's row locked for that transaction.
+:mod:`.delivery`, on the hosts' rows locked for that transaction; the
+outcome's moves are made on the rows, which the transaction saves together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -66,14 +68,44 @@ class HostEffect(StrEnum):
     NONE = "none"
 
 
-async def locked_host(conn: BaseDBAsyncClient, host: str) -> RemoteHost:
-    """The host's row, created if new, locked until ``conn``'s transaction ends."""
-    locking = RemoteHost.select_for_update().using_db(conn)
-    row = await locking.get_or_none(host=host)
-    if row is None:
-        await RemoteHost.get_or_create(host=host, using_db=conn)
-        row = await locking.get(host=host)
-    return row
+# What an outcome may change of a host's row.
+RECORDED = (
+    "breaker",
+    "probe_at",
+    "consecutive_failures",
+    "total_failures",
+    "last_failure_at",
+    "last_success_at",
+)
+
+
+async def locked_hosts(
+    conn: BaseDBAsyncClient, hosts: Iterable[str]
+) -> dict[str, RemoteHost]:
+    """The hosts' rows, created if new, locked until ``conn``'s transaction ends.
+
+    Locked in the order of their names, so that two workers locking some of
+    the same hosts wait for each other rather than deadlock.
+    """
+    wanted = sorted(set(hosts))
+    locking = RemoteHost.select_for_update().using_db(conn).order_by("host")
+    rows = {row.host: row for row in await locking.filter(host__in=wanted)}
+    missing = [host for host in wanted if host not in rows]
+    if missing:
+        await RemoteHost.bulk_create(
+            [RemoteHost(host=host) for host in missing],
+            ignore_conflicts=True,
+            using_db=conn,
+        )
+        rows = {row.host: row for row in await locking.filter(host__in=wanted)}
+    return rows
+
+
+async def save(conn: BaseDBAsyncClient, rows: Iterable[RemoteHost]) -> None:
+    """Saves what outcomes changed on locked rows, in one statement."""
+    changed = list(rows)
+    if changed:
+        await RemoteHost.bulk_update(changed, fields=RECORDED, using_db=conn)
 
 
 async def admit(
@@ -84,20 +116,18 @@ async def admit(
         return wanted
     if row.probe_at is not None and row.probe_at > now:
         return 0
-    await _move(conn, row, BreakerState.HALF_OPEN, probe_at=now + PROBE_LEASE)
+    _move(row, BreakerState.HALF_OPEN, probe_at=now + PROBE_LEASE)
+    await row.save(update_fields=["breaker", "probe_at"], using_db=conn)
     return min(wanted, 1)
 
 
-async def record(
-    conn: BaseDBAsyncClient,
-    row: RemoteHost,
-    effect: HostEffect,
-    now: datetime,
-    threshold: int,
-) -> None:
-    """Moves the host's breaker and counters after one attempt."""
+def record(row: RemoteHost, effect: HostEffect, now: datetime, threshold: int) -> bool:
+    """Moves the host's breaker and counters after one attempt, on the row.
+
+    Returns whether the row changed (and so is to be saved).
+    """
     if effect is HostEffect.NONE:
-        return
+        return False
     if effect is not HostEffect.DELIVERED:
         row.total_failures += 1
         row.last_failure_at = now
@@ -105,26 +135,18 @@ async def record(
         row.consecutive_failures = 0
         if effect is HostEffect.DELIVERED:
             row.last_success_at = now
-        await _move(conn, row, BreakerState.CLOSED, probe_at=None)
-        return
+        _move(row, BreakerState.CLOSED, probe_at=None)
+        return True
     row.consecutive_failures += 1
     opened = row.consecutive_failures - threshold
     if row.breaker is BreakerState.HALF_OPEN or opened >= 0:
         wait = OPEN_WAITS[min(max(opened, 0), len(OPEN_WAITS) - 1)]
-        await _move(conn, row, BreakerState.OPEN, probe_at=now + wait)
-        return
-    await row.save(using_db=conn)
+        _move(row, BreakerState.OPEN, probe_at=now + wait)
+    return True
 
 
-async def _move(
-    conn: BaseDBAsyncClient,
-    row: RemoteHost,
-    state: BreakerState,
-    *,
-    probe_at: datetime | None,
-) -> None:
+def _move(row: RemoteHost, state: BreakerState, *, probe_at: datetime | None) -> None:
     if state not in TRANSITIONS[row.breaker]:
         raise ValueError(f"a breaker cannot go from {row.breaker} to {state}")
     row.breaker = state
     row.probe_at = probe_at
-    await row.save(using_db=conn)

@@ -1,16 +1,20 @@
 """Delivery: the outbox's activities sent to remote inboxes, signed, with retries.
 
 :func:`.outbox.post` writes one PENDING delivery per inbox in the caller's
-transaction. Once it commits, :func:`wake` enqueues one :func:`deliver_to_host`
-job per remote host with fresh deliveries; :func:`sweep_deliveries` runs every
-minute and enqueues a job for every host with due deliveries, so that a wake-up
-lost with Redis or a worker, and every retry, is picked up anyway.
+transaction. Once it commits, :func:`wake` enqueues :func:`deliver_to_hosts`
+jobs for the remote hosts with fresh deliveries (up to ``HOSTS_PER_JOB``
+each); :func:`sweep_deliveries` runs every minute and does the same for every
+host with due deliveries, so that a wake-up lost with Redis or a worker, and
+every retry, is picked up anyway.
 
-A job claims a host's due deliveries under a lease (``leased_until``), with
-the host's row locked and ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two
-workers never send the same delivery at once, no more than
-``federation_host_parallelism`` POSTs are in flight to one host, and a crashed
-worker's claim runs out by itself. To one inbox, a delivery waits while an
+A job drives each of its hosts as a lane of its own. It claims due
+deliveries under a lease (``leased_until``), with the hosts' rows locked and
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two workers never send the same
+delivery at once, no more than ``federation_host_parallelism`` POSTs are in
+flight to one host, and a crashed worker's claim runs out by itself. Claims
+and outcomes are written for all the lanes together, a few statements each
+whatever the number of hosts, so that a fan-out to a hundred instances costs
+the database about what one delivery does. To one inbox, a delivery waits while an
 older delivery about the same object is pending there, so that an Update
 never overtakes its Create.
 
@@ -27,7 +31,8 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,7 +57,7 @@ from myco_graph.errors import BackendUnavailable, FetchRefused, RemoteUnavailabl
 from myco_graph.federation import breakers
 from myco_graph.federation.fetch import resolve_target
 from myco_graph.federation.keys import KeyPair, lookup_actor_key
-from myco_graph.federation.lookups import lookup_blocked
+from myco_graph.federation.lookups import lookup_blocked_hosts
 from myco_graph.federation.outcomes import (
     RULES,
     Change,
@@ -74,9 +79,15 @@ ACTIVITY_JSON = "application/activity+json"
 MAX_RESPONSE_BYTES = 4_096
 # How long a claim holds a delivery: well over one POST's timeout.
 LEASE = timedelta(minutes=2)
-# A job hands its host over to a fresh job after this long, so that a long
-# backlog to one host never meets arq's job timeout half-way through a POST.
+# A job hands its hosts over to a fresh job after this long, so that a long
+# backlog never meets arq's job timeout half-way through a POST.
 JOB_BUDGET_SECONDS = 120.0
+# The hosts one job drives, and how many POSTs it has in flight at most,
+# whatever their hosts' own bounds allow.
+HOSTS_PER_JOB = 100
+JOB_CONCURRENCY = 100
+# How long a job waits for more answers to record together with one.
+RECORD_WINDOW = 0.005
 # Deliveries created this long before an event still count as fresh for it.
 WAKE_MARGIN = timedelta(seconds=30)
 
@@ -98,6 +109,8 @@ class Claimed:
     id: int
     activity_id: int
     inbox: str
+    host: str
+    object_id: str
     attempts: int
     last_status: int | None
 
@@ -105,76 +118,165 @@ class Claimed:
 async def claim(
     host: str, wanted: int, now: datetime, settings: Settings
 ) -> list[Claimed]:
-    """Leases up to ``wanted`` of ``host``'s due deliveries to this worker.
+    """Leases up to ``wanted`` of ``host``'s due deliveries to this worker."""
+    claimed, _ = await claim_many({host: wanted}, now, settings)
+    return claimed.get(host, [])
 
-    The host's row stays locked for the claim, so that claims for one host
-    follow each other and the parallelism bound holds across workers.
+
+async def claim_many(
+    wanted: Mapping[str, int], now: datetime, settings: Settings
+) -> tuple[dict[str, list[Claimed]], set[str]]:
+    """Leases due deliveries of several hosts at once, up to ``wanted`` of each.
+
+    Returns the claims by host, and the hosts that may have more due now:
+    those held back by their parallelism bound or their breaker, and those
+    with due deliveries left unclaimed (more than wanted, or waiting for an
+    older delivery of their object). The hosts' rows stay locked for
+    the claim, so that claims for one host follow each other and the bound
+    holds across workers; a statement does each step for all the hosts.
     """
-    return (await _claim(host, wanted, now, settings))[0]
-
-
-async def _claim(
-    host: str, wanted: int, now: datetime, settings: Settings
-) -> tuple[list[Claimed], bool]:
-    """The claimed deliveries, and whether the host may have more due now:
-    False only when every due delivery found was taken."""
-    if await lookup_blocked(f"//{host}"):
-        await _fail_blocked(host)
-        return [], False
+    blocked = await lookup_blocked_hosts(wanted)
+    if blocked:
+        await _fail_blocked(blocked)
+    hosts = sorted(set(wanted) - blocked)
+    if not hosts:
+        return {}, set()
+    more: set[str] = set()
     async with in_transaction() as conn:
-        row = await breakers.locked_host(conn, host)
-        in_flight = (
-            await Delivery.filter(
-                host=host, state=DeliveryState.PENDING, leased_until__gt=now
+        rows = await breakers.locked_hosts(conn, hosts)
+        in_flight = await _in_flight(conn, hosts, now)
+        admitted: dict[str, int] = {}
+        for host in hosts:
+            free = min(
+                wanted[host],
+                settings.federation_host_parallelism - in_flight.get(host, 0),
             )
-            .using_db(conn)
-            .count()
-        )
-        free = min(wanted, settings.federation_host_parallelism - in_flight)
-        if free <= 0:
-            return [], True
-        admitted = await breakers.admit(conn, row, free, now)
-        if admitted <= 0:
-            return [], True
-        candidates = await (
-            Delivery.filter(
-                Q(leased_until=None) | Q(leased_until__lte=now),
-                host=host,
-                state=DeliveryState.PENDING,
-                next_attempt_at__lte=now,
+            if free <= 0:
+                more.add(host)
+                continue
+            # An open breaker admits nothing until its probe: the sweeper
+            # wakes the host then.
+            allowed = await breakers.admit(conn, rows[host], free, now)
+            if allowed > 0:
+                admitted[host] = allowed
+        if not admitted:
+            return {}, more
+        candidates = await _candidates(conn, admitted, now)
+        firsts = await _first_of_their_object(conn, candidates)
+        chosen: dict[str, list[Claimed]] = {}
+        for host, allowed in admitted.items():
+            found = candidates.get(host, [])
+            chosen[host] = [c for c in found if c.id in firsts][:allowed]
+            # Candidates are read four times what is admitted: some left
+            # means some due.
+            if allowed < wanted[host] or len(found) > len(chosen[host]):
+                more.add(host)
+        leased = [c.id for claims in chosen.values() for c in claims]
+        if leased:
+            await (
+                Delivery.filter(id__in=leased)
+                .using_db(conn)
+                .update(leased_until=now + LEASE)
             )
-            .order_by("id")
-            .limit(admitted * 4)
-            .select_for_update(skip_locked=True)
-            .using_db(conn)
+    return chosen, more
+
+
+async def _in_flight(
+    conn: BaseDBAsyncClient, hosts: list[str], now: datetime
+) -> dict[str, int]:
+    """How many deliveries to each host some worker holds under lease now."""
+    rows = (
+        await Delivery.filter(
+            host__in=hosts, state=DeliveryState.PENDING, leased_until__gt=now
         )
-        firsts = await _first_of_their_object(conn, host, candidates)
-        chosen = firsts[:admitted]
-        await (
-            Delivery.filter(id__in=[d.id for d in chosen])
-            .using_db(conn)
-            .update(leased_until=now + LEASE)
+        .annotate(count=Count("id"))
+        .group_by("host")
+        .using_db(conn)
+        .values_list("host", "count")
+    )
+    return {str(host): int(count) for host, count in rows}
+
+
+# The due deliveries of each host, oldest first, up to a number per host,
+# skipping those another worker is claiming: one statement for all the hosts.
+CANDIDATES_POSTGRES = """
+SELECT d.id, d.activity_id, d.inbox, d.host, d.object_id, d.attempts, d.last_status
+FROM unnest($1::text[], $2::int[]) AS wanted(host, count)
+CROSS JOIN LATERAL (
+    SELECT id, activity_id, inbox, host, object_id, attempts, last_status
+    FROM {table}
+    WHERE host = wanted.host AND state = $3 AND next_attempt_at <= $4
+        AND (leased_until IS NULL OR leased_until <= $4)
+    ORDER BY id
+    LIMIT wanted.count
+    FOR UPDATE SKIP LOCKED
+) AS d
+"""
+
+
+async def _candidates(
+    conn: BaseDBAsyncClient, admitted: Mapping[str, int], now: datetime
+) -> dict[str, list[Claimed]]:
+    """Up to four times as many due deliveries per host as it admits.
+
+    More than admitted, because some wait for an older delivery of their
+    object to the same inbox.
+    """
+    hosts = sorted(admitted)
+    limits = [admitted[host] * 4 for host in hosts]
+    if conn.capabilities.dialect == "postgres":
+        sql = CANDIDATES_POSTGRES.format(table=Delivery._meta.db_table)
+        _, locked = await conn.execute_query(
+            sql, [hosts, limits, DeliveryState.PENDING.value, now]
         )
-    claimed = [
-        Claimed(d.id, d.activity_id, d.inbox, d.attempts, d.last_status) for d in chosen
-    ]
-    # Held back by the breaker or by an older delivery of the same object,
-    # or a full batch: more may be due once these are done.
-    more = admitted < wanted or len(candidates) > len(chosen) or len(chosen) == wanted
-    return claimed, more
+        found = [Claimed(*row) for row in locked]
+    else:
+        # SQLite has neither LATERAL nor row locks; one process owns it.
+        found = []
+        for host, limit in zip(hosts, limits, strict=True):
+            rows = await (
+                Delivery.filter(
+                    Q(leased_until=None) | Q(leased_until__lte=now),
+                    host=host,
+                    state=DeliveryState.PENDING,
+                    next_attempt_at__lte=now,
+                )
+                .order_by("id")
+                .limit(limit)
+                .using_db(conn)
+                .values_list(*CLAIMED_COLUMNS)
+            )
+            found += [Claimed(*row) for row in rows]
+    by_host: dict[str, list[Claimed]] = defaultdict(list)
+    for claimed in sorted(found, key=lambda c: c.id):
+        by_host[claimed.host].append(claimed)
+    return by_host
+
+
+CLAIMED_COLUMNS = (
+    "id",
+    "activity_id",
+    "inbox",
+    "host",
+    "object_id",
+    "attempts",
+    "last_status",
+)
 
 
 async def _first_of_their_object(
-    conn: BaseDBAsyncClient, host: str, candidates: list[Delivery]
-) -> list[Delivery]:
-    """The candidates with no older pending delivery of their object to their inbox."""
-    if not candidates:
-        return []
+    conn: BaseDBAsyncClient, candidates: Mapping[str, list[Claimed]]
+) -> set[int]:
+    """Those candidates with no older pending delivery of their object to their
+    inbox."""
+    found = [c for claims in candidates.values() for c in claims]
+    if not found:
+        return set()
     firsts = await (
         Delivery.filter(
-            host=host,
+            host__in=sorted(candidates),
             state=DeliveryState.PENDING,
-            object_id__in={d.object_id for d in candidates},
+            object_id__in={c.object_id for c in found},
         )
         .annotate(first=Min("id"))
         .group_by("inbox", "object_id")
@@ -182,17 +284,19 @@ async def _first_of_their_object(
         .values("inbox", "object_id", "first")
     )
     first = {(r["inbox"], r["object_id"]): r["first"] for r in firsts}
-    return [d for d in candidates if first.get((d.inbox, d.object_id)) == d.id]
+    return {c.id for c in found if first.get((c.inbox, c.object_id)) == c.id}
 
 
-async def _fail_blocked(host: str) -> None:
-    """Gives up every pending delivery to a host an admin blocked after posting."""
-    failed = await Delivery.filter(host=host, state=DeliveryState.PENDING).update(
+async def _fail_blocked(hosts: set[str]) -> None:
+    """Gives up every pending delivery to hosts an admin blocked after posting."""
+    failed = await Delivery.filter(
+        host__in=sorted(hosts), state=DeliveryState.PENDING
+    ).update(
         state=DeliveryState.FAILED, leased_until=None, last_error="instance blocked"
     )
     log.info(
         "deliveries to a blocked instance given up",
-        extra={"remote_host": host, "deliveries": failed},
+        extra={"remote_hosts": sorted(hosts), "deliveries": failed},
     )
 
 
@@ -280,35 +384,53 @@ async def _read_some(response: httpx.Response) -> None:
 # Recording -------------------------------------------------------------------
 
 
+Attempt = tuple[Claimed, Result]
+RECORDED = (
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "leased_until",
+    "last_status",
+    "last_error",
+    "delivered_at",
+)
+
+
 async def record(
-    claimed: Claimed, host: str, result: Result, now: datetime, settings: Settings
-) -> Change:
-    """Stores the attempt's outcome on the delivery and on its host's breaker."""
-    attempts = claimed.attempts + 1
-    change = transition(result, attempts, now)
+    attempts: list[Attempt], now: datetime, settings: Settings
+) -> list[Change]:
+    """Stores the outcomes of attempts on their deliveries and their hosts' breakers.
+
+    One transaction for all of them: the hosts' rows locked, the deliveries
+    updated with one statement and the hosts with another.
+    """
+    changes = [
+        transition(result, claimed.attempts + 1, now) for claimed, result in attempts
+    ]
+    updates = [
+        Delivery(
+            id=claimed.id,
+            state=change.state,
+            attempts=claimed.attempts + 1,
+            next_attempt_at=change.next_attempt_at,
+            leased_until=None,
+            last_status=result.status,
+            last_error=result.reason[:200],
+            delivered_at=now if change.state is DeliveryState.DELIVERED else None,
+        )
+        for (claimed, result), change in zip(attempts, changes, strict=True)
+    ]
     async with in_transaction() as conn:
-        row = await breakers.locked_host(conn, host)
-        await (
-            Delivery.filter(id=claimed.id)
-            .using_db(conn)
-            .update(
-                state=change.state,
-                attempts=attempts,
-                next_attempt_at=change.next_attempt_at,
-                leased_until=None,
-                last_status=result.status,
-                last_error=result.reason[:200],
-                delivered_at=now if change.state is DeliveryState.DELIVERED else None,
-            )
-        )
-        await breakers.record(
-            conn,
-            row,
-            RULES[result.outcome].host,
-            now,
-            settings.federation_breaker_threshold,
-        )
-    return change
+        rows = await breakers.locked_hosts(conn, {c.host for c, _ in attempts})
+        await Delivery.bulk_update(updates, fields=RECORDED, using_db=conn)
+        changed: dict[str, RemoteHost] = {}
+        threshold = settings.federation_breaker_threshold
+        for claimed, result in attempts:
+            row = rows[claimed.host]
+            if breakers.record(row, RULES[result.outcome].host, now, threshold):
+                changed[claimed.host] = row
+        await breakers.save(conn, changed.values())
+    return changes
 
 
 # Jobs ------------------------------------------------------------------------
@@ -325,35 +447,50 @@ def tls() -> ssl.SSLContext:
 
 
 async def drain(host: str, settings: Settings, *, clock: Clock = utcnow) -> int:
-    """Sends ``host``'s due deliveries until none is left; returns how many went.
+    """Sends ``host``'s due deliveries until none is left; returns how many went."""
+    return await drain_hosts([host], settings, clock=clock)
 
-    At most ``federation_host_parallelism`` are in flight at once; a host
-    whose breaker opens on the way stops being claimed from.
+
+async def drain_hosts(
+    hosts: Sequence[str], settings: Settings, *, clock: Clock = utcnow
+) -> int:
+    """Sends the hosts' due deliveries until none is left; returns how many went.
+
+    Each host is a lane of its own: at most ``federation_host_parallelism``
+    of its deliveries are in flight at once, and a host whose breaker opens
+    on the way stops being claimed from; a slow host holds only its own
+    lane. Claims and outcomes are written for all the hosts together.
     """
     timeout = httpx.Timeout(settings.federation_delivery_timeout_seconds)
     async with httpx.AsyncClient(
         timeout=timeout, follow_redirects=False, trust_env=False, verify=tls()
     ) as client:
-        run = _HostRun(host, settings, clock, client)
+        run = _Run(hosts, settings, clock, client)
         await run.drain()
     if run.out_of_time:
-        await _enqueue([host])
+        await _enqueue(sorted(run.more))
     return run.attempted
 
 
-class _HostRun:
-    """One job's pass over one host: its HTTP client, bodies and keys."""
+class _Run:
+    """One job's pass over its hosts: their lanes, the HTTP client, bodies, keys."""
 
     def __init__(
-        self, host: str, settings: Settings, clock: Clock, client: httpx.AsyncClient
+        self,
+        hosts: Sequence[str],
+        settings: Settings,
+        clock: Clock,
+        client: httpx.AsyncClient,
     ) -> None:
-        self.host = host
         self.settings = settings
         self.clock = clock
         self.client = client
         self.started = time.monotonic()
         self.attempted = 0
-        self.outgoing: dict[int, Outgoing] = {}
+        self.busy: dict[str, int] = dict.fromkeys(hosts, 0)
+        # The hosts that may have deliveries due, not claimed yet.
+        self.more: set[str] = set(hosts)
+        self.outgoing: dict[int, asyncio.Future[Outgoing]] = {}
         self.pairs: dict[Signer, KeyPair] = {}
 
     @property
@@ -361,59 +498,97 @@ class _HostRun:
         return time.monotonic() - self.started >= JOB_BUDGET_SECONDS
 
     async def drain(self) -> None:
-        running: set[asyncio.Task[None]] = set()
+        running: dict[asyncio.Task[Result], Claimed] = {}
         failure: BaseException | None = None
-        # Once a claim took every due delivery it found, claiming again would
-        # only cost a transaction: what is posted meanwhile wakes its own job.
-        more = True
         while True:
-            free = self.settings.federation_host_parallelism - len(running)
-            if free > 0 and more and failure is None and not self.out_of_time:
-                now = self.clock()
-                claimed, more = await _claim(self.host, free, now, self.settings)
-                for one in claimed:
-                    running.add(asyncio.create_task(self.attempt(one)))
-                    self.attempted += 1
+            if failure is None and not self.out_of_time:
+                for claimed in await self.claim(len(running)):
+                    running[asyncio.create_task(self.attempt(claimed))] = claimed
             if not running:
                 break
-            done, running = await asyncio.wait(
-                running, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            if len(done) < len(running):
+                # Answers come in close together in a fan-out: those of the
+                # next moment are recorded with these, in one transaction.
+                pending = [task for task in running if task not in done]
+                later, _ = await asyncio.wait(pending, timeout=RECORD_WINDOW)
+                done |= later
+            finished: list[Attempt] = []
+            for task in done:
+                claimed = running.pop(task)
+                self.busy[claimed.host] -= 1
+                if task.exception() is None:
+                    finished.append((claimed, task.result()))
+                else:
+                    failure = failure or task.exception()
             # A bug or a lost database stops the claiming, but what is in
-            # flight is let finish, so that its outcome is recorded.
-            failure = failure or next(
-                (t.exception() for t in done if t.exception()), None
-            )
+            # flight is let finish, so that its outcome is recorded if it can
+            # be; what is not recorded is sent again once its lease runs out.
+            try:
+                await self.record(finished)
+            except Exception as exc:
+                failure = failure or exc
         if failure is not None:
             raise failure
 
-    async def attempt(self, claimed: Claimed) -> None:
-        outgoing = self.outgoing.get(claimed.activity_id)
-        if outgoing is None:
-            outgoing = await load_outgoing(claimed.activity_id, self.pairs)
-            self.outgoing[claimed.activity_id] = outgoing
-        result = await send(
+    async def claim(self, running: int) -> list[Claimed]:
+        """Claims for every lane with room, within the job's own bound."""
+        room = JOB_CONCURRENCY - running
+        parallelism = self.settings.federation_host_parallelism
+        open_lanes = sorted(h for h in self.more if self.busy[h] < parallelism)
+        if room <= 0 or not open_lanes:
+            return []
+        # The room is shared out among the lanes, so that a fan-out to many
+        # hosts starts on all of them at once.
+        share = max(1, room // len(open_lanes))
+        wanted: dict[str, int] = {}
+        for host in open_lanes[:room]:
+            wanted[host] = min(parallelism - self.busy[host], share)
+        claimed, more = await claim_many(wanted, self.clock(), self.settings)
+        self.more = (self.more - wanted.keys()) | more
+        for host, claims in claimed.items():
+            self.busy[host] += len(claims)
+            self.attempted += len(claims)
+        return [c for claims in claimed.values() for c in claims]
+
+    async def attempt(self, claimed: Claimed) -> Result:
+        outgoing = await self.load(claimed.activity_id)
+        return await send(
             self.client, claimed.inbox, outgoing, self.settings, claimed.last_status
         )
-        change = await record(claimed, self.host, result, self.clock(), self.settings)
-        fields = {
-            "remote_host": self.host,
-            "activity_id": outgoing.activity_id,
-            "status": result.status,
-            "outcome": result.outcome.value,
-            "state": change.state.value,
-        }
-        if result.outcome is Outcome.DELIVERED:
-            log.debug("activity delivered", extra=fields)
-        else:
-            log.info("delivery not taken", extra=fields | {"reason": result.reason})
+
+    async def load(self, activity_pk: int) -> Outgoing:
+        """The activity's body and key, read once for all its deliveries."""
+        loading = self.outgoing.get(activity_pk)
+        if loading is None:
+            loading = asyncio.ensure_future(load_outgoing(activity_pk, self.pairs))
+            self.outgoing[activity_pk] = loading
+        return await asyncio.shield(loading)
+
+    async def record(self, finished: list[Attempt]) -> None:
+        if not finished:
+            return
+        changes = await record(finished, self.clock(), self.settings)
+        for (claimed, result), change in zip(finished, changes, strict=True):
+            outgoing = self.outgoing[claimed.activity_id].result()
+            fields = {
+                "remote_host": claimed.host,
+                "activity_id": outgoing.activity_id,
+                "status": result.status,
+                "outcome": result.outcome.value,
+                "state": change.state.value,
+            }
+            if result.outcome is Outcome.DELIVERED:
+                log.debug("activity delivered", extra=fields)
+            else:
+                log.info("delivery not taken", extra=fields | {"reason": result.reason})
 
 
 @jobs.job()
-async def deliver_to_host(host: str) -> None:
-    """Sends one remote host's due deliveries (a job per host, so that a dead
-    or slow host holds only its own job)."""
-    await drain(host, installed_settings())
+async def deliver_to_hosts(hosts: list[str]) -> None:
+    """Sends these remote hosts' due deliveries (each host a lane of its own, so
+    that a dead or slow host holds only its own)."""
+    await drain_hosts(hosts, installed_settings())
 
 
 async def due_hosts(now: datetime) -> list[str]:
@@ -441,7 +616,7 @@ async def sweep_deliveries() -> None:
 
 
 async def wake(since: datetime | None = None) -> None:
-    """Enqueues a job for each host with deliveries posted since ``since``.
+    """Enqueues jobs for the hosts with deliveries posted since ``since``.
 
     Called once the transaction that posted them has committed; code that
     posts outside a recorded domain event calls it itself. A queue that
@@ -463,9 +638,11 @@ async def wake(since: datetime | None = None) -> None:
 
 
 async def _enqueue(hosts: list[str]) -> None:
+    """A job per group of hosts: a fan-out to many instances is a few jobs."""
     try:
-        for host in hosts:
-            await jobs.queue().enqueue(deliver_to_host, host=host)
+        for start in range(0, len(hosts), HOSTS_PER_JOB):
+            group = hosts[start : start + HOSTS_PER_JOB]
+            await jobs.queue().enqueue(deliver_to_hosts, hosts=group)
     except BackendUnavailable:
         log.warning("deliveries not woken; the sweeper will send them")
 

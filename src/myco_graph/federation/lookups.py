@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -276,6 +277,20 @@ async def lookup_blocked(*urls: str) -> bool:
     """True when an admin blocked the instance of any of these URLs."""
     domains = {domain for url in urls for domain in blockable_domains(url)}
     return await BlockedInstance.filter(domain__in=domains).exists()
+
+
+async def lookup_blocked_hosts(hosts: Iterable[str]) -> set[str]:
+    """Those of these hosts (``name[:port]``) whose instance an admin blocked."""
+    covering = {host: blockable_domains(f"//{host}") for host in hosts}
+    domains = {domain for names in covering.values() for domain in names}
+    if not domains:
+        return set()
+    blocked = set(
+        await BlockedInstance.filter(domain__in=domains).values_list(
+            "domain", flat=True
+        )
+    )
+    return {host for host, names in covering.items() if not blocked.isdisjoint(names)}
 
 
 # Followers and audiences -----------------------------------------------------

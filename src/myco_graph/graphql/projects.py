@@ -31,6 +31,7 @@ from myco_graph.graphql.pools import Pool, PoolsOfProject
 from myco_graph.graphql.profile import (
     Profile,
     ProfileAccess,
+    consent_session,
     prefetch_profiles,
     profile_of,
     requested_keys,
@@ -108,6 +109,9 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[ProjectMember]:
         await authorize(info, self.id, Operation.LIST_MEMBERS)
+        # Only the project's members list them: the consent session need not
+        # read the viewer's membership again.
+        consent_session(info.context).knows_membership(self.id, member=True)
         query = models.ProjectMember.filter(
             project_id=self.id, state=MembershipState.ACTIVE
         ).select_related("account")
