@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,6 +13,7 @@ from myco_graph.domain.models import (
     Account,
     AccountKind,
     Audience,
+    ConsentGrant,
     MembershipState,
     ProjectMember,
     ProjectRole,
@@ -193,3 +194,35 @@ async def test_own_reads_and_denied_reads_are_not_logged() -> None:
     await read_values(viewer(brand), [Read(alice.id, GENRES, Purpose.DISPLAY)])
 
     assert await log_rows(alice) == []
+
+
+async def test_a_special_field_needs_an_explicit_grant_even_beside_ordinary_ones() -> (
+    None
+):
+    # A grant the API would refuse (not explicit, yet covering a special
+    # category), written straight to the table: the decision must still hold.
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    smoker = "health.smoker"
+    await profile.set_values(alice, {CITY: "Lyon", smoker: False})
+    await ConsentGrant.create(
+        subject_id=alice.id,
+        field_keys=[CITY, smoker],
+        audience=Audience.COOP,
+        purpose=Purpose.DISPLAY,
+        explicit=False,
+        created_at=datetime.now(UTC),
+        receipt={},
+        receipt_jws="",
+    )
+
+    city, health = await read_values(
+        viewer(bob),
+        [
+            Read(alice.id, CITY, Purpose.DISPLAY),
+            Read(alice.id, smoker, Purpose.DISPLAY),
+        ],
+    )
+
+    assert city.value == "Lyon"
+    assert (health.decision.reason, health.value) == (Reason.EXPLICIT_REQUIRED, None)
