@@ -16,7 +16,9 @@ followers alone, whatever the authorized-fetch setting.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -112,6 +114,35 @@ def inbound(request: Request, body: bytes = b"") -> InboundRequest:
     return InboundRequest(request.method, target, headers, body)
 
 
+Handler = Callable[["Views", Request, str], Awaitable[Response]]
+
+
+def negotiated(handler: Handler) -> Callable[[Views, Request], Awaitable[Response]]:
+    """A GET of an ActivityPub document: negotiated, each refusal answered.
+
+    The handler gets the media type to answer in; a refused signature is
+    401, and what it raises for a missing, forbidden or badly asked document
+    is 404, 403 or 400.
+    """
+
+    @functools.wraps(handler)
+    async def view(self: Views, request: Request) -> Response:
+        if (media := negotiate(request.headers.get("accept", ""))) is None:
+            return not_acceptable()
+        try:
+            return await handler(self, request, media)
+        except SignatureRefused as exc:
+            return refused(exc)
+        except NotFound as exc:
+            return problem(404, exc.message)
+        except Forbidden as exc:
+            return problem(403, exc.message)
+        except BadUserInput as exc:
+            return problem(400, exc.message)
+
+    return view
+
+
 class Views:
     """The federation endpoints of one instance."""
 
@@ -194,23 +225,19 @@ class Views:
 
     # Actors --------------------------------------------------------------
 
-    async def instance_actor(self, request: Request) -> Response:
+    @negotiated
+    async def instance_actor(self, request: Request, media: str) -> Response:
         # Always readable unsigned: a peer under authorized fetch must read
         # this key to check our own signed fetches (Mastodon does the same).
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
         pair = await keys.lookup_instance_key()
         document = render.render_instance_actor(self.urls, pair.public_pem)
         return actor_response(document, media)
 
-    async def person(self, request: Request) -> Response:
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
+    @negotiated
+    async def person(self, request: Request, media: str) -> Response:
+        viewer = await self.reader(request)
         try:
-            viewer = await self.reader(request)
             account = await lookups.lookup_member(request.path_params["handle"])
-        except SignatureRefused as exc:
-            return refused(exc)
         except NotFound as exc:
             url = self.urls.person(request.path_params["handle"])
             return await gone(url, media) or problem(404, exc.message)
@@ -219,22 +246,14 @@ class Views:
         document = render.render_person(account, shared, self.urls, pair.public_pem)
         return actor_response(document, media, cache=PERSON_CACHE)
 
-    async def group(self, request: Request) -> Response:
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        try:
-            await self.reader(request)
-            project = await lookups.lookup_public_project(request.path_params["name"])
-        except SignatureRefused as exc:
-            return refused(exc)
-        except NotFound as exc:
-            return problem(404, exc.message)
+    @negotiated
+    async def group(self, request: Request, media: str) -> Response:
+        await self.reader(request)
+        project = await lookups.lookup_public_project(request.path_params["name"])
         counts = await lookups.lookup_group_counts(project.id)
         pair = await keys.lookup_actor_key(ActorKind.GROUP, project.id)
-        document = render.render_group(project, counts, self.urls, pair.public_pem)
-        # A shared cache would hand a signed read to unsigned readers.
-        cache = SIGNED_CACHE if self.settings.authorized_fetch else ACTOR_CACHE
-        return actor_response(document, media, cache=cache)
+        body = render.render_group(project, counts, self.urls, pair.public_pem)
+        return actor_response(body, media, cache=self.cache)
 
     async def reader(self, request: Request) -> FederatedViewer:
         """Who reads an actor: a verified remote instance under authorized fetch.
@@ -249,36 +268,27 @@ class Views:
 
     # Objects -------------------------------------------------------------
 
-    async def note(self, request: Request) -> Response:
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        url = self.urls.note(request.path_params["id"])
+    @negotiated
+    async def note(self, request: Request, media: str) -> Response:
+        await self.reader(request)
         try:
-            await self.reader(request)
             message = await lookups.lookup_public_message(request.path_params["id"])
-        except SignatureRefused as exc:
-            return refused(exc)
         except NotFound as exc:
+            url = self.urls.note(request.path_params["id"])
             return await gone(url, media) or problem(404, exc.message)
         author = message.author.handle if message.author else None
-        document = render.render_note(message, message.project, author, self.urls)
-        return actor_response(document, media, cache=self.cache)
+        body = render.render_note(message, message.project, author, self.urls)
+        return actor_response(body, media, cache=self.cache)
 
-    async def question(self, request: Request) -> Response:
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        try:
-            await self.reader(request)
-            poll = await lookups.lookup_public_poll(request.path_params["id"])
-        except SignatureRefused as exc:
-            return refused(exc)
-        except NotFound as exc:
-            return problem(404, exc.message)
+    @negotiated
+    async def question(self, request: Request, media: str) -> Response:
+        await self.reader(request)
+        poll = await lookups.lookup_public_poll(request.path_params["id"])
         tally = await lookups.lookup_tally(None, poll.id)
         author = poll.author.handle if poll.author else None
-        document = render.render_question(poll, poll.project, author, tally, self.urls)
+        body = render.render_question(poll, poll.project, author, tally, self.urls)
         # Counts change with every ballot.
-        return actor_response(document, media, cache="no-cache")
+        return actor_response(body, media, cache="no-cache")
 
     @property
     def cache(self) -> str:
@@ -287,30 +297,18 @@ class Views:
 
     # Collections ---------------------------------------------------------
 
-    async def person_outbox(self, request: Request) -> Response:
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        try:
-            await self.reader(request)
-            account = await lookups.lookup_member(request.path_params["handle"])
-        except SignatureRefused as exc:
-            return refused(exc)
-        except NotFound as exc:
-            return problem(404, exc.message)
+    @negotiated
+    async def person_outbox(self, request: Request, media: str) -> Response:
+        await self.reader(request)
+        account = await lookups.lookup_member(request.path_params["handle"])
         actor = self.urls.person(account.handle)
         signer = (ActorKind.PERSON, account.id)
         return await self.outbox(request, media, actor, signer, PERSON_ACTIVITIES)
 
-    async def group_outbox(self, request: Request) -> Response:
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        try:
-            await self.reader(request)
-            project = await lookups.lookup_public_project(request.path_params["name"])
-        except SignatureRefused as exc:
-            return refused(exc)
-        except NotFound as exc:
-            return problem(404, exc.message)
+    @negotiated
+    async def group_outbox(self, request: Request, media: str) -> Response:
+        await self.reader(request)
+        project = await lookups.lookup_public_project(request.path_params["name"])
         actor = self.urls.group(project.handle)
         signer = (ActorKind.GROUP, project.id)
         return await self.outbox(request, media, actor, signer, GROUP_ACTIVITIES)
@@ -325,10 +323,7 @@ class Views:
     ) -> Response:
         """An outbox: the collection, or one page of it, newest first."""
         collection = self.urls.outbox(actor)
-        try:
-            paged, before = page_cursor(request, "max_id")
-        except BadUserInput as exc:
-            return problem(400, exc.message)
+        paged, before = page_cursor(request, "max_id")
         page = await lookups.lookup_outbox(signer, types, before)
         if not paged:
             first = f"{collection}?page=true"
@@ -341,43 +336,27 @@ class Views:
         )
         return actor_response(document, media, cache="no-cache")
 
-    async def followers(self, request: Request) -> Response:
+    @negotiated
+    async def followers(self, request: Request, media: str) -> Response:
         """How many follow a Group; who they are is not ours to publish."""
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        try:
-            await self.reader(request)
-            project = await lookups.lookup_public_project(request.path_params["name"])
-        except SignatureRefused as exc:
-            return refused(exc)
-        except NotFound as exc:
-            return problem(404, exc.message)
+        await self.reader(request)
+        project = await lookups.lookup_public_project(request.path_params["name"])
         url = self.urls.followers(self.urls.group(project.handle))
         total = await lookups.lookup_follower_count(project.id)
         document = render.render_collection(url, total)
         return actor_response(document, media, cache="no-cache")
 
-    async def members(self, request: Request) -> Response:
+    @negotiated
+    async def members(self, request: Request, media: str) -> Response:
         """A Group's members with what each shares with the project.
 
         Always a signed read, by an accepted follower of the Group: a remote
         member of the project reads what the project's members read.
         """
-        if (media := negotiate(request.headers.get("accept", ""))) is None:
-            return not_acceptable()
-        try:
-            project = await lookups.lookup_public_project(request.path_params["name"])
-            key = await lookups.lookup_signer(inbound(request), self.settings)
-            await lookups.lookup_accepted_follower(project.id, key.owner)
-            paged, after = page_cursor(request, "after")
-        except SignatureRefused as exc:
-            return refused(exc)
-        except NotFound as exc:
-            return problem(404, exc.message)
-        except Forbidden as exc:
-            return problem(403, exc.message)
-        except BadUserInput as exc:
-            return problem(400, exc.message)
+        project = await lookups.lookup_public_project(request.path_params["name"])
+        key = await lookups.lookup_signer(inbound(request), self.settings)
+        await lookups.lookup_accepted_follower(project.id, key.owner)
+        paged, after = page_cursor(request, "after")
         viewer = FederatedViewer(
             account_id=None,
             kind=None,
