@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.types import ASGIApp
 
 from myco_graph.domain import instances
 from myco_graph.domain.models import (
@@ -29,7 +26,7 @@ from myco_graph.domain.models import (
     RemoteKey,
     Visibility,
 )
-from myco_graph.federation import lookups, views
+from myco_graph.federation import lookups
 from myco_graph.federation.keys import generate_pair
 from myco_graph.federation.signatures import sign_request
 from myco_graph.infrastructure.config import Settings
@@ -37,35 +34,17 @@ from tests.federation.conftest import (
     ACTOR_PATH,
     PEER_PUBLIC_PEM,
     Peer,
-    changed,
     member,
     payload,
     project,
-    serving,
 )
-
-
-@dataclass
-class Instance:
-    """This instance's federation routes on a base URL the peer can name."""
-
-    url: str
-    settings: Settings
+from tests.federation.exchange import Instance, instance_serving
 
 
 @pytest.fixture(scope="session")
 async def instance(server: str, settings: Settings) -> AsyncIterator[Instance]:
-    holder: list[Instance] = []
-
-    def make(base_url: str) -> ASGIApp:
-        local = changed(
-            settings, base_url=base_url, federation_allow_private_addresses=True
-        )
-        holder.append(Instance(base_url, local))
-        return Starlette(routes=views.routes(local))
-
-    async with serving(make):
-        yield holder[0]
+    async with instance_serving(settings) as served:
+        yield served
 
 
 def follow(peer: Peer, instance: Instance, group: str = "gardeners") -> dict[str, Any]:

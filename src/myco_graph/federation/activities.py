@@ -112,11 +112,8 @@ async def message_posted(
     conn: BaseDBAsyncClient, event: Event, project: Project, urls: Urls
 ) -> None:
     """A message written or edited: Create or Update of its Note, announced."""
-    message = await Message.filter(id=event.payload["message"]).using_db(conn).first()
+    message = await own_message(conn, event, project, urls)
     if message is None:
-        return
-    if message.remote_author_id is not None:
-        await relay_received(conn, event, project, message.ap_id, urls)
         return
     author = await handle_of(conn, message.author_id)
     note = render.render_note(message, project, author, urls)
@@ -135,11 +132,8 @@ async def message_deleted(
     Delete: the project's admins moderate its thread, and receivers accept a
     Delete from the Group that relayed the Note.
     """
-    message = await Message.filter(id=event.payload["message"]).using_db(conn).first()
+    message = await own_message(conn, event, project, urls)
     if message is None:
-        return
-    if message.remote_author_id is not None:
-        await relay_received(conn, event, project, message.ap_id, urls)
         return
     url = urls.note(message.id)
     await Tombstone.create(url=url, former_type="Note", using_db=conn)
@@ -149,6 +143,18 @@ async def message_deleted(
     group = urls.group(project.handle)
     activity = render.render_delete(actor, url, "Note", group, urls)
     await relay(conn, project, activity, urls, object_id=url, signer=signer)
+
+
+async def own_message(
+    conn: BaseDBAsyncClient, event: Event, project: Project, urls: Urls
+) -> Message | None:
+    """The event's message when written here; one from another instance is
+    relayed as received, and None returned."""
+    message = await Message.filter(id=event.payload["message"]).using_db(conn).first()
+    if message is not None and message.remote_author_id is not None:
+        await relay_received(conn, event, project, message.ap_id, urls)
+        return None
+    return message
 
 
 async def actor_url(
