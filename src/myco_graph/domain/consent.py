@@ -231,14 +231,14 @@ class Decided:
     """One profile read one way: each decided field's decision, and the values.
 
     ``values`` holds the member's stored values, allowed or not: readers show
-    a value only where its decision allows it. ``denied`` names the fields
-    that are refused, so that a profile none of whose wanted fields is
-    refused is built without looking at each decision.
+    a value only where its decision allows it. ``denied`` gives the reason of
+    each refused field, so that building a profile looks at no decision of
+    the fields it shows.
     """
 
     decisions: dict[str, Decision]
     values: dict[str, Any]
-    denied: set[str]
+    denied: dict[str, Reason]
 
     def outcome(self, key: str) -> Outcome:
         decision = self.decisions[key]
@@ -323,7 +323,7 @@ class Session:
         """Decides the wanted fields of each profile (read one way), as one batch."""
         if not self.remember:
             self._grants, self._values, self._loaded = {}, {}, {}
-            self._projects, self._decided = {}, {}
+            self._projects = {}
         subjects = {subject for subject, _, _ in wanted}
         projects = {project for _, _, project in wanted if project is not None}
         _, _, viewer = await asyncio.gather(
@@ -351,67 +351,26 @@ class Session:
     ) -> Decided:
         """Decides fields of one profile read one way; logs the allowed ones."""
         subject_id, purpose, project_id = whose
-        coverages = self._grants.get(subject_id, ())
         # A session that does not remember decides afresh for every batch.
         known = self._decided.get(whose) if self.remember else None
         if known is None:
-            values = self._values.setdefault(subject_id, {})
-            if (
-                len(coverages) == 1
-                and keys <= coverages[0][1]
-                and SPECIAL_KEYS.isdisjoint(keys)
-            ):
-                # The usual profile: one grant covers every wanted field, and
-                # so one decision is theirs.
-                known = self._decided_at_once(
-                    viewer, whose, coverages[0][0], keys, values, moment
-                )
-                if self.remember:
-                    self._decided[whose] = known
-                return known
-            known = Decided({}, values, set())
+            known = Decided({}, self._values.setdefault(subject_id, {}), {})
             if self.remember:
                 self._decided[whose] = known
-        decisions = known.decisions
-        remaining = set(keys).difference(decisions)
-        if not remaining:
-            return known
-        logged: list[str] = []
-        grant_ids: set[int] = set()
-        for grants, same in _parts(coverages, remaining):
+        remaining = keys - known.decisions.keys()
+        for grants, same in _parts(self._grants.get(subject_id, ()), remaining):
             # Fields covered by the same grants, of the same category, get
             # the same answer: one decision for all of them.
             read = Read(subject_id, next(iter(same)), purpose, project_id)
             decision = decide(viewer, read, grants, moment)
-            decisions.update(dict.fromkeys(same, decision))
+            known.decisions.update(dict.fromkeys(same, decision))
             if decision.reason is not None:
-                known.denied.update(same)
+                known.denied.update(dict.fromkeys(same, decision.reason))
             elif decision.grant_id is not None:
-                logged.extend(same)
-                grant_ids.add(decision.grant_id)
-        if logged:
-            self._pending.add_many(subject_id, purpose, logged, grant_ids, len(logged))
+                self._pending.add_many(
+                    subject_id, purpose, same, (decision.grant_id,), len(same)
+                )
         return known
-
-    def _decided_at_once(
-        self,
-        viewer: Viewer,
-        whose: Whose,
-        grants: tuple[Grant, ...],
-        keys: AbstractSet[str],
-        values: dict[str, Any],
-        moment: datetime,
-    ) -> Decided:
-        subject_id, purpose, project_id = whose
-        read = Read(subject_id, next(iter(keys)), purpose, project_id)
-        decision = decide(viewer, read, grants, moment)
-        if decision.reason is not None:
-            return Decided(dict.fromkeys(keys, decision), values, set(keys))
-        if decision.grant_id is not None:
-            self._pending.add_many(
-                subject_id, purpose, keys, (decision.grant_id,), len(keys)
-            )
-        return Decided(dict.fromkeys(keys, decision), values, set())
 
     def _start_writing(self) -> None:
         pending, self._pending = self._pending, access_log.Folded()
@@ -476,19 +435,30 @@ class Session:
 
 
 def _parts(
-    coverages: Iterable[Coverage], keys: set[str]
-) -> Iterator[tuple[tuple[Grant, ...], set[str]]]:
+    coverages: Sequence[Coverage], keys: AbstractSet[str]
+) -> Iterator[tuple[tuple[Grant, ...], AbstractSet[str]]]:
     """``keys`` split by the grants covering them and by category.
 
     Each part gets one decision: its fields are covered by the same grants
-    and are all special-category fields, or none is. ``keys`` is used up.
+    and are all special-category fields, or none is.
     """
+    if not keys:
+        return
+    if (
+        len(coverages) == 1
+        and keys <= coverages[0][1]
+        and SPECIAL_KEYS.isdisjoint(keys)
+    ):
+        # The usual profile: one grant covers every wanted field.
+        yield coverages[0][0], keys
+        return
+    remaining = set(keys)
     for grants, covered in [*coverages, (NO_GRANTS, None)]:
-        part = keys if covered is None else keys & covered
+        part = remaining if covered is None else remaining & covered
         if not part:
             continue
         if covered is not None:
-            keys -= part
+            remaining -= part
         special = part & SPECIAL_KEYS
         if not special:
             yield grants, part

@@ -10,12 +10,12 @@ fields, and that machinery was most of its cost.
 :class:`Executor` plans each selection once per request: for every field
 that strawberry resolves with its default resolver (no resolver of ours, no
 arguments, no directives, no field extension), it reads the attribute and
-completes the value with a function made for the field's type. Anything out
-of the ordinary (a missing attribute, an error held as a value, a null where
-the type forbids one, a value the type cannot serialize) goes back to
-graphql-core's own path for that field, which reads it again and reports it
-exactly as it always does. Fields with resolvers always take that path, so
-what resolvers see is unchanged.
+completes the value with a function made once for that field of the schema.
+Anything out of the ordinary (a missing attribute, an error held as a value,
+a null where the type forbids one, a value the type cannot serialize) goes
+back to graphql-core's own path for that field, which reads it again and
+reports it exactly as it always does. Fields with resolvers always take that
+path, so what resolvers see is unchanged.
 """
 
 from __future__ import annotations
@@ -149,17 +149,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     ) -> _Plain | None:
         node = details[0].node
         field_def = self.schema.get_field(parent_type, node.name.value)
-        if (
-            field_def is None
-            or any(d.node.arguments or d.node.directives for d in details)
-            or field_def.args
-            or not getattr(field_def.resolve, "_is_default", False)
+        if field_def is None or any(
+            d.node.arguments or d.node.directives for d in details
         ):
             return None
-        attribute = _attribute_of(field_def)
-        if attribute is None:
-            return None
-        return _plain_of(attribute, parent_type, field_def)
+        return _plain_of(parent_type, field_def)
 
     def _plain(
         self,
@@ -310,10 +304,33 @@ def _attribute_of(field_def: GraphQLField) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _plain_of(
-    attribute: str, parent_type: GraphQLObjectType, field_def: GraphQLField
+# Plans of schema fields, by identity (graphql-core's types are not
+# hashable); each entry keeps its field, so that its id stays its own.
+_PLAINS: dict[tuple[int, int], tuple[GraphQLField, _Plain | None]] = {}
+
+
+def _plain_of(parent_type: GraphQLObjectType, field_def: GraphQLField) -> _Plain | None:
+    """How to complete a plain field, or None to leave it be.
+
+    Made once per field of the schema, whatever the requests that select it.
+    """
+    key = (id(parent_type), id(field_def))
+    known = _PLAINS.get(key)
+    if known is None or known[0] is not field_def:
+        known = _PLAINS[key] = (field_def, _new_plain(parent_type, field_def))
+    return known[1]
+
+
+def _new_plain(
+    parent_type: GraphQLObjectType, field_def: GraphQLField
 ) -> _Plain | None:
-    """How to complete a plain field of this type, or None to leave it be."""
+    attribute = _attribute_of(field_def)
+    if (
+        attribute is None
+        or field_def.args
+        or not getattr(field_def.resolve, "_is_default", False)
+    ):
+        return None
     inner = _nullable(field_def.type)
     if isinstance(inner, GraphQLLeafType):
         return _Plain(attribute, parent_type, field_def, complete=_leaf(inner))
@@ -348,12 +365,11 @@ def _leaf(leaf_type: GraphQLLeafType) -> Completer:
     if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
         return coerced
     # Strawberry's enum types compare a member with each of their values in
-    # turn; a table made once per request finds its name in one look-up.
-    names: dict[Any, str] = {}
+    # turn; a table made once finds its name in one look-up.
+    by_value: dict[Any, str] = {}
     for name, value in leaf_type.values.items():
-        for member in wrapped:
-            if member.value == value.value:
-                names.setdefault(member, name)
+        by_value.setdefault(value.value, name)
+    names = {m: by_value[m.value] for m in wrapped if m.value in by_value}
 
     def enum_name(value: Any) -> Any:
         found = names.get(value) if isinstance(value, Enum) else None

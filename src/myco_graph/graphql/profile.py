@@ -309,27 +309,18 @@ def layout(keys: tuple[str, ...]) -> Layout:
 
 def _built(keys: tuple[str, ...], decided: consent.Decided) -> Any:
     sections = dict(EMPTY_SECTIONS)
-    values = decided.values
-    if decided.denied.isdisjoint(keys):
-        # Every wanted field is allowed: the values as they are.
-        for name, section_type, fields in layout(keys):
-            sections[name] = section_type(
-                **{
-                    attr: to_graphql(spec, values.get(key))
-                    for attr, key, spec in fields
-                }
-            )
-        return Profile(**sections)
-    decisions = decided.decisions
+    values, denied = decided.values, decided.denied
     for name, section_type, fields in layout(keys):
-        shown = {}
-        for attr, key, spec in fields:
-            reason = decisions[key].reason
-            if reason is None:
-                shown[attr] = to_graphql(spec, values.get(key))
-            else:
-                shown[attr] = _refused(spec, reason)
-        sections[name] = section_type(**shown)
+        sections[name] = section_type(
+            **{
+                attr: (
+                    _refused(spec, denied[key])
+                    if key in denied
+                    else to_graphql(spec, values.get(key))
+                )
+                for attr, key, spec in fields
+            }
+        )
     return Profile(**sections)
 
 
