@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -357,13 +357,14 @@ class Session:
             known = Decided({}, self._values.setdefault(subject_id, {}), {})
             if self.remember:
                 self._decided[whose] = known
-        remaining = keys - known.decisions.keys()
+        decided = known.decisions
+        remaining = set(keys).difference(decided) if decided else keys
         for grants, same in _parts(self._grants.get(subject_id, ()), remaining):
             # Fields covered by the same grants, of the same category, get
             # the same answer: one decision for all of them.
             read = Read(subject_id, next(iter(same)), purpose, project_id)
             decision = decide(viewer, read, grants, moment)
-            known.decisions.update(dict.fromkeys(same, decision))
+            decided.update(dict.fromkeys(same, decision))
             if decision.reason is not None:
                 known.denied.update(dict.fromkeys(same, decision.reason))
             elif decision.grant_id is not None:
@@ -387,20 +388,22 @@ class Session:
         await asyncio.gather(*writes)
 
     async def _load_values(self, wanted: Mapping[Whose, AbstractSet[str]]) -> None:
-        missing: dict[int, set[str]] = {}
+        missing: dict[int, AbstractSet[str]] = {}
         for (subject, _, _), keys in wanted.items():
             loaded = self._loaded.get(subject)
             if loaded is None:
-                loaded = self._loaded[subject] = set()
+                self._loaded[subject] = set(keys)
                 self._values.setdefault(subject, {})
-            elif keys <= loaded:
-                continue
-            needed = keys - loaded
-            loaded |= needed
-            missing.setdefault(subject, set()).update(needed)
+                missing[subject] = keys
+            elif not keys <= loaded:
+                needed = keys - loaded
+                loaded |= needed
+                missing[subject] = needed | missing.get(subject, set())
         if not missing:
             return
-        keys = set().union(*missing.values())
+        # A list's profiles all want the same fields: one set, many times.
+        distinct = {id(keys): keys for keys in missing.values()}
+        keys = set().union(*distinct.values())
         # A row may be one this session had loaded already: the same value.
         for subject, key, stored in await stored_values(missing.keys(), keys):
             self._values[subject][key] = unwrap(stored)
@@ -436,22 +439,22 @@ class Session:
 
 def _parts(
     coverages: Sequence[Coverage], keys: AbstractSet[str]
-) -> Iterator[tuple[tuple[Grant, ...], AbstractSet[str]]]:
+) -> list[tuple[tuple[Grant, ...], AbstractSet[str]]]:
     """``keys`` split by the grants covering them and by category.
 
     Each part gets one decision: its fields are covered by the same grants
     and are all special-category fields, or none is.
     """
     if not keys:
-        return
+        return []
     if (
         len(coverages) == 1
         and keys <= coverages[0][1]
         and SPECIAL_KEYS.isdisjoint(keys)
     ):
         # The usual profile: one grant covers every wanted field.
-        yield coverages[0][0], keys
-        return
+        return [(coverages[0][0], keys)]
+    parts: list[tuple[tuple[Grant, ...], AbstractSet[str]]] = []
     remaining = set(keys)
     for grants, covered in [*coverages, (NO_GRANTS, None)]:
         part = remaining if covered is None else remaining & covered
@@ -460,12 +463,10 @@ def _parts(
         if covered is not None:
             remaining -= part
         special = part & SPECIAL_KEYS
-        if not special:
-            yield grants, part
-            continue
-        if len(special) < len(part):
-            yield grants, part - special
-        yield grants, special
+        if special and len(special) < len(part):
+            parts.append((grants, part - special))
+        parts.append((grants, special or part))
+    return parts
 
 
 def _coverage(grants: list[Grant]) -> list[Coverage]:
