@@ -20,7 +20,7 @@ import strawberry
 
 from bench.common import bench_instance, summary, timed
 from myco_graph.app import make_services, settle_garbage_collector
-from myco_graph.domain import accounts, grants
+from myco_graph.domain import accounts, consent, grants
 from myco_graph.domain.models import (
     Account,
     AccountKind,
@@ -34,7 +34,7 @@ from myco_graph.domain.profile import unwrap, wrap
 from myco_graph.graphql import paging
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import ErrorPolicy
-from myco_graph.graphql.execution import Executor
+from myco_graph.graphql.execution import Executor, prepared
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import Member
 from myco_graph.graphql.profile import (
@@ -95,9 +95,7 @@ query Page($first: Int!) {
 async def _prefetch_values(
     info: Info, subjects: list[int], keys: tuple[str, ...]
 ) -> None:
-    rows = await ProfileValue.filter(account_id__in=subjects, key__in=keys).values_list(
-        "account_id", "key", "value"
-    )
+    rows = await consent.stored_values(subjects, keys)
     info.context.loaders["unchecked"] = {(a, k): unwrap(v) for a, k, v in rows}
 
 
@@ -119,6 +117,7 @@ def unchecked_schema(settings: Settings) -> strawberry.Schema:
     @strawberry.type(name="Member")
     class UncheckedMember(Member):
         @strawberry.field
+        @prepared("listed_profile")
         def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
             assert self.profile_keys is not None
             return _unchecked_profile(info, self.id, self.profile_keys)
@@ -134,6 +133,9 @@ def unchecked_schema(settings: Settings) -> strawberry.Schema:
             query = Account.filter(kind=AccountKind.MEMBER)
             page = await paging.connection(query, convert, first, None)
             await _prefetch_values(info, [edge.node.id for edge in page.edges], keys)
+            # Built for the whole page at once, as the real list does.
+            for edge in page.edges:
+                edge.node.listed_profile = _unchecked_profile(info, edge.node.id, keys)
             return page
 
     # The same executor, request limits and error policy as the real schema.

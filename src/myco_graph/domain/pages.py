@@ -9,13 +9,14 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page(Generic[M]):
+class Page(Generic[T]):
     """Rows of one page, newest first, and whether more rows follow."""
 
-    rows: list[M]
+    rows: list[T]
     has_next: bool
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import cast
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -91,10 +91,19 @@ def _closing(closes_at: datetime, at: datetime) -> datetime:
         raise BadUserInput(
             f"A poll stays open at most {LONGEST_OPENING.days} days.", field="closesAt"
         )
-    return closes_at
+    # Stored in UTC, so that SQLite, which compares times as text, orders
+    # them as PostgreSQL does.
+    return closes_at.astimezone(UTC)
 
 
-def is_open(poll: Poll, at: datetime) -> bool:
+class Closing(Protocol):
+    """A poll as any layer holds it: all that openness depends on."""
+
+    @property
+    def closes_at(self) -> datetime: ...
+
+
+def is_open(poll: Closing, at: datetime) -> bool:
     return at < poll.closes_at
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
+from datetime import UTC, datetime
+from typing import Protocol, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Count, Sum
@@ -45,7 +45,8 @@ class PoolDraft:
             raise BadUserInput("Give the deadline with its offset.", field="deadline")
         if self.deadline <= at:
             raise BadUserInput("A deadline is in the future.", field="deadline")
-        return PoolDraft(title, self.target_cents, self.deadline)
+        # In UTC, as poll closings are: SQLite compares times as text.
+        return PoolDraft(title, self.target_cents, self.deadline.astimezone(UTC))
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,16 @@ class Gift:
         return Gift(self.amount_cents, reference, self.hidden)
 
 
-def accepts_contributions(pool: Pool, at: datetime) -> bool:
+class Closing(Protocol):
+    """A pool as any layer holds it: all that taking contributions depends on."""
+
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def deadline(self) -> datetime: ...
+
+
+def accepts_contributions(pool: Closing, at: datetime) -> bool:
     return pool.closed_at is None and at < pool.deadline
 
 

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import strawberry
 from strawberry import relay
@@ -37,6 +37,26 @@ def row_id(node_id: str, *, field: str = "id") -> int:
         ) from None
 
 
+class AccountLike(Protocol):
+    """An account as read: a model, or a plain row of a list (AccountRow)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> AccountKind: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+ACCOUNT_TYPE_OF = {AccountKind(kind.value): kind for kind in AccountType}
+
+
 @strawberry.interface(description="Anyone who signs in: a member, a brand or an admin.")
 class Account(relay.Node):
     id: relay.NodeID[int]
@@ -44,23 +64,23 @@ class Account(relay.Node):
     display_name: str
     account_type: AccountType
     created_at: datetime
-    row: strawberry.Private[models.Account]
+    address: strawberry.Private[str]
 
     @strawberry.field(description="Seen by the account itself and by admins only.")
     def email(self, info: Info) -> str | None:
         if not info.context.is_self_or_admin(self.id):
             raise Forbidden("Only this account and admins see its email.")
-        return self.row.email
+        return self.address
 
     @classmethod
-    def of(cls, row: models.Account) -> Self:
+    def of(cls, row: AccountLike) -> Self:
         return cls(
             id=row.id,
             handle=row.handle,
             display_name=row.display_name,
-            account_type=AccountType(row.kind.value),
+            account_type=ACCOUNT_TYPE_OF[row.kind],
             created_at=row.created_at,
-            row=row,
+            address=row.email,
         )
 
     @classmethod
@@ -125,7 +145,7 @@ async def load_account(info: Info, account_id: int | None) -> Account | None:
     return account_node(row) if row is not None else None
 
 
-def account_node(row: models.Account) -> Account:
+def account_node(row: AccountLike) -> Account:
     return ACCOUNT_TYPES[row.kind].of(row)
 
 

@@ -8,11 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from myco_graph.domain import discussion, models
+from myco_graph.domain import discussion, listings, models
 from myco_graph.domain.projects import Operation
 from myco_graph.errors import NotFound
 from myco_graph.graphql.accounts import (
     Account,
+    AccountLike,
     account_loader,
     account_node,
     load_account,
@@ -21,7 +22,7 @@ from myco_graph.graphql.accounts import (
 )
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
-from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, position, wrapped
 from myco_graph.graphql.project_base import ProjectBase, access, authorize, may
 
 
@@ -36,7 +37,7 @@ class Message(relay.Node):
     removed_by_admin: bool
     author_id: strawberry.Private[int | None]
     mention_ids: strawberry.Private[list[int]]
-    author_row: strawberry.Private[models.Account | None] = None
+    author_row: strawberry.Private[AccountLike | None] = None
 
     @strawberry.field(graphql_type=Account | None)
     def author(self, info: Info) -> Account | Awaitable[Account | None] | None:
@@ -54,7 +55,13 @@ class Message(relay.Node):
         return [account_node(row) for row in rows if row is not None]
 
     @classmethod
-    def of(cls, row: models.Message) -> Message:
+    def of(cls, row: models.Message | listings.MessageRow) -> Message:
+        """From a model, or a row of a list read with its authors."""
+        if isinstance(row, listings.MessageRow):
+            author: AccountLike | None = row.author
+        else:
+            # A model shows its author when it was read with it.
+            author = row.author if isinstance(row.author, models.Account) else None
         return cls(
             id=row.id,
             body=row.body,
@@ -65,7 +72,7 @@ class Message(relay.Node):
             removed_by_admin=row.removed_by_admin,
             author_id=row.author_id,
             mention_ids=row.mentions,
-            author_row=row.author if isinstance(row.author, models.Account) else None,
+            author_row=author,
         )
 
     @classmethod
@@ -88,8 +95,8 @@ class MessagesOfProject(ProjectBase):
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Message]:
         await authorize(info, self.id, Operation.READ_CONTENT)
-        query = models.Message.filter(project_id=self.id).select_related("author")
-        return await connection(query, Message.of, first, after)
+        rows = await listings.messages(self.id, first, position(first, after))
+        return wrapped(rows, Message.of, after)
 
 
 @strawberry.input

@@ -14,16 +14,20 @@ completes the value with a function made once for that field of the schema.
 Anything out of the ordinary (a missing attribute, an error held as a value,
 a null where the type forbids one, a value the type cannot serialize) goes
 back to graphql-core's own path for that field, which reads it again and
-reports it exactly as it always does. Fields with resolvers always take that
-path, so what resolvers see is unchanged.
+reports it exactly as it always does. Fields with resolvers take that path,
+so what resolvers see is unchanged, with one exception: a resolver marked
+:func:`prepared` names an attribute where a list may have put the field's
+value for each of its items, decided for all of them at once; when it is
+there it is read like a plain attribute, and otherwise the resolver runs.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLEnumType,
@@ -45,6 +49,25 @@ _SLOW: Any = object()
 _MISSING: Any = object()
 
 Completer = Callable[[Any], Any]
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
+# Where prepared() leaves the attribute's name on a resolver.
+_PREPARED = "__prepared_attribute__"
+
+
+def prepared(attribute: str) -> Callable[[Resolver], Resolver]:
+    """Marks a resolver whose value a list may set beforehand as ``attribute``.
+
+    A list that decides its items' values together (a page of profiles, the
+    counts of a page of polls) sets them on each item; the item's resolver
+    then never runs. An item left without the attribute (None) resolves as
+    usual.
+    """
+
+    def mark(resolver: Resolver) -> Resolver:
+        setattr(resolver, _PREPARED, attribute)
+        return resolver
+
+    return mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +84,8 @@ class _Plain:
     complete: Completer | None = None
     object_type: GraphQLObjectType | None = None
     listed: bool = False
+    # A resolver's field whose value may be set beforehand (see prepared).
+    preset: bool = False
 
     @property
     def field_type(self) -> GraphQLOutputType:
@@ -166,7 +191,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         """The field's completed value, or _SLOW for graphql-core's own path."""
         value = getattr(source, plain.attribute, _MISSING)
         if value is None:
-            return None if plain.nullable else _SLOW
+            return None if plain.nullable and not plain.preset else _SLOW
         if value is _MISSING or isinstance(value, Exception):
             return _SLOW
         if plain.complete is not None:
@@ -293,15 +318,24 @@ def _nullable(field_type: GraphQLOutputType) -> GraphQLOutputType:
     return field_type
 
 
-def _attribute_of(field_def: GraphQLField) -> str | None:
-    """The Python attribute strawberry's default resolver reads for a field."""
+def _attribute_of(field_def: GraphQLField) -> tuple[str, bool] | None:
+    """The Python attribute a field reads plainly, and whether it is prepared.
+
+    That is the attribute strawberry's default resolver reads, or the one a
+    resolver marked prepared() names.
+    """
     definition = (field_def.extensions or {}).get(
         GraphQLCoreConverter.DEFINITION_BACKREF
     )
-    if definition is None or definition.base_resolver is not None:
+    if definition is None or definition.extensions:
         return None
+    if definition.base_resolver is not None:
+        attribute = getattr(definition.base_resolver.wrapped_func, _PREPARED, None)
+        return (attribute, True) if isinstance(attribute, str) else None
     name = getattr(definition, "python_name", None)
-    return name if isinstance(name, str) else None
+    if not getattr(field_def.resolve, "_is_default", False):
+        return None
+    return (name, False) if isinstance(name, str) else None
 
 
 # Plans of schema fields, by identity (graphql-core's types are not
@@ -324,27 +358,24 @@ def _plain_of(parent_type: GraphQLObjectType, field_def: GraphQLField) -> _Plain
 def _new_plain(
     parent_type: GraphQLObjectType, field_def: GraphQLField
 ) -> _Plain | None:
-    attribute = _attribute_of(field_def)
-    if (
-        attribute is None
-        or field_def.args
-        or not getattr(field_def.resolve, "_is_default", False)
-    ):
+    read = _attribute_of(field_def)
+    if read is None or field_def.args:
         return None
+    attribute, preset = read
+    plain = functools.partial(_Plain, attribute, parent_type, field_def, preset=preset)
     inner = _nullable(field_def.type)
     if isinstance(inner, GraphQLLeafType):
-        return _Plain(attribute, parent_type, field_def, complete=_leaf(inner))
+        return plain(complete=_leaf(inner))
     if isinstance(inner, GraphQLObjectType):
-        return _Plain(attribute, parent_type, field_def, object_type=inner)
+        return plain(object_type=inner)
     if not isinstance(inner, GraphQLList):
         return None  # an interface or a union: its runtime type is resolved
     item = _nullable(inner.of_type)
     items_nullable = not isinstance(inner.of_type, GraphQLNonNull)
     if isinstance(item, GraphQLLeafType):
-        leaves = _leaves(_leaf(item), items_nullable)
-        return _Plain(attribute, parent_type, field_def, complete=leaves)
+        return plain(complete=_leaves(_leaf(item), items_nullable))
     if isinstance(item, GraphQLObjectType):
-        return _Plain(attribute, parent_type, field_def, object_type=item, listed=True)
+        return plain(object_type=item, listed=True)
     return None
 
 

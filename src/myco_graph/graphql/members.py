@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncGenerator
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 from strawberry import relay
@@ -18,11 +18,12 @@ from myco_graph.graphql.accounts import ACCOUNT_TYPES, Account, node_row_id
 from myco_graph.graphql.consent import AccessLogEntry, ConsentGrant
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.errors import UserError, user_errors
+from myco_graph.graphql.execution import prepared
 from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
 from myco_graph.graphql.profile import (
     Profile,
     ProfileAccess,
-    prefetch_profiles,
+    prepare_profiles,
     profile_of,
     requested_keys,
 )
@@ -40,10 +41,13 @@ def _own(info: Info, member_id: int, what: str) -> None:
 
 @strawberry.type(description="A natural person who owns shares of the cooperative.")
 class Member(Account):
-    # The profile fields a list decided for all its members (see listed).
+    # The profile fields a list selects under all its members (see listed),
+    # and the profile itself when the list decided it (see prepare_profiles).
     profile_keys: strawberry.Private[tuple[str, ...] | None] = None
+    listed_profile: strawberry.Private[Any] = None
 
     @strawberry.field(description="The profile, read for display.")
+    @prepared("listed_profile")
     def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
         access = ProfileAccess(self.id, Purpose.DISPLAY)
         return profile_of(info, access, self.profile_keys)  # type: ignore[no-any-return]
@@ -115,8 +119,11 @@ class MemberQuery:
         keys = requested_keys(info, ("edges", "node", "profile"))
         convert = functools.partial(Member.listed, profile_keys=keys)
         page = await connection(query, convert, first, after)
-        subjects = [edge.node.id for edge in page.edges]
-        await prefetch_profiles(info, subjects, keys, Purpose.DISPLAY)
+        listed = [
+            (edge.node, ProfileAccess(edge.node.id, Purpose.DISPLAY))
+            for edge in page.edges
+        ]
+        await prepare_profiles(info, listed, keys)
         return page
 
 

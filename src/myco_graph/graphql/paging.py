@@ -9,18 +9,27 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import strawberry
 from strawberry.relay import PageInfo
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from myco_graph.domain.pages import newest_first
+from myco_graph.domain.pages import Page, newest_first
 from myco_graph.errors import BadUserInput
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
+R = TypeVar("R", bound="Identified")
+
+
+class Identified(Protocol):
+    """A row a connection pages through: it has an id."""
+
+    @property
+    def id(self) -> int: ...
+
 
 DEFAULT_PAGE_SIZE = 20
 _PREFIX = "k:"
@@ -54,17 +63,18 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
-async def connection(
-    query: QuerySet[M],
-    convert: Callable[[M], T],
-    first: int,
-    after: str | None,
-) -> Connection[T]:
-    """Reads one page of ``query`` and wraps its rows as a connection."""
+def position(first: int, after: str | None) -> int | None:
+    """The row id a page starts below, from checked paging arguments."""
     if first < 0:
         raise BadUserInput("first cannot be negative.", field="first")
-    page = await newest_first(query, first, decode_cursor(after) if after else None)
-    edges = [Edge(cursor=encode_cursor(row.pk), node=convert(row)) for row in page.rows]
+    return decode_cursor(after) if after else None
+
+
+def wrapped(
+    page: Page[R], convert: Callable[[R], T], after: str | None
+) -> Connection[T]:
+    """A page of rows (models, or plain rows with an ``id``) as a connection."""
+    edges = [Edge(cursor=encode_cursor(row.id), node=convert(row)) for row in page.rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -74,3 +84,15 @@ async def connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+async def connection(
+    query: QuerySet[M],
+    convert: Callable[[M], T],
+    first: int,
+    after: str | None,
+) -> Connection[T]:
+    """Reads one page of ``query`` and wraps its rows as a connection."""
+    page = await newest_first(query, first, position(first, after))
+    # Every model here has an integer id, which the ORM's base type omits.
+    return wrapped(cast(Page[Any], page), convert, after)

@@ -14,7 +14,7 @@ import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
-from myco_graph.domain import models, polls
+from myco_graph.domain import listings, models, polls
 from myco_graph.domain.accounts import now
 from myco_graph.domain.projects import Operation
 from myco_graph.errors import NotFound
@@ -25,7 +25,8 @@ from myco_graph.graphql.accounts import (
 )
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import UserError, user_errors
-from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.graphql.execution import prepared
+from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, position, wrapped
 from myco_graph.graphql.project_base import ProjectBase, authorize, readable
 
 
@@ -69,6 +70,13 @@ class PollOption:
     votes: int
 
 
+def _options(labels: list[str], tally: polls.Tally) -> list[PollOption]:
+    return [
+        PollOption(index=index, label=label, votes=tally.votes.get(index, 0))
+        for index, label in enumerate(labels)
+    ]
+
+
 @strawberry.type(description="A question to a project's members; results are counts.")
 class Poll(relay.Node):
     id: relay.NodeID[int]
@@ -78,21 +86,22 @@ class Poll(relay.Node):
     created_at: datetime
     labels: strawberry.Private[list[str]]
     author_id: strawberry.Private[int | None]
-    row: strawberry.Private[models.Poll]
+    # The options and voters when the poll was read with its counts (a list).
+    listed_options: strawberry.Private[list[PollOption] | None] = None
+    listed_voters: strawberry.Private[int | None] = None
 
     @strawberry.field(description="Whether the poll no longer takes ballots.")
     def closed(self) -> bool:
-        return not polls.is_open(self.row, now())
+        return not polls.is_open(self, now())
 
     @strawberry.field(description="The answers in order, with their counts.")
+    @prepared("listed_options")
     async def options(self, info: Info) -> list[PollOption]:
         tally = await tally_loader(info.context).load(self.id)
-        return [
-            PollOption(index=index, label=label, votes=tally.votes.get(index, 0))
-            for index, label in enumerate(self.labels)
-        ]
+        return _options(self.labels, tally)
 
     @strawberry.field(description="How many members cast a ballot.")
+    @prepared("listed_voters")
     async def voters(self, info: Info) -> int:
         return (await tally_loader(info.context).load(self.id)).voters
 
@@ -110,7 +119,15 @@ class Poll(relay.Node):
         return await load_account(info, self.author_id)
 
     @classmethod
-    def of(cls, row: models.Poll) -> Poll:
+    def listed(cls, row: listings.PollRow) -> Poll:
+        """A poll of a list, read with its counts."""
+        poll = cls.of(row)
+        poll.listed_options = _options(poll.labels, row.tally)
+        poll.listed_voters = row.tally.voters
+        return poll
+
+    @classmethod
+    def of(cls, row: models.Poll | listings.PollRow) -> Poll:
         return cls(
             id=row.id,
             question=row.question,
@@ -119,7 +136,6 @@ class Poll(relay.Node):
             created_at=row.created_at,
             labels=row.options,
             author_id=row.author_id,
-            row=row,
         )
 
     @classmethod
@@ -142,12 +158,8 @@ class PollsOfProject(ProjectBase):
         open: bool | None = None,
     ) -> Connection[Poll]:
         await authorize(info, self.id, Operation.READ_CONTENT)
-        query = models.Poll.filter(project_id=self.id)
-        if open is True:
-            query = query.filter(closes_at__gt=now())
-        elif open is False:
-            query = query.filter(closes_at__lte=now())
-        return await connection(query, Poll.of, first, after)
+        rows = await listings.polls(self.id, first, position(first, after), open)
+        return wrapped(rows, Poll.listed, after)
 
 
 @strawberry.input

@@ -13,7 +13,7 @@ import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
-from myco_graph.domain import models, pools
+from myco_graph.domain import listings, models, pools
 from myco_graph.domain.accounts import now
 from myco_graph.domain.projects import STAFF, Operation
 from myco_graph.errors import NotFound
@@ -26,7 +26,14 @@ from myco_graph.graphql.accounts import (
 )
 from myco_graph.graphql.context import Context, Info
 from myco_graph.graphql.errors import UserError, user_errors
-from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.graphql.execution import prepared
+from myco_graph.graphql.paging import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    connection,
+    position,
+    wrapped,
+)
 from myco_graph.graphql.project_base import ProjectBase, authorize, readable
 
 
@@ -92,7 +99,9 @@ class Pool(relay.Node):
     created_at: datetime
     project_id: strawberry.Private[int]
     author_id: strawberry.Private[int | None]
-    row: strawberry.Private[models.Pool]
+    # The totals when the pool was read with them (a list).
+    listed_raised: strawberry.Private[int | None] = None
+    listed_contributors: strawberry.Private[int | None] = None
 
     @strawberry.field(description="Whether staff closed the pool.")
     def closed(self) -> bool:
@@ -100,13 +109,15 @@ class Pool(relay.Node):
 
     @strawberry.field(description="Open, and its deadline not yet passed.")
     def accepting_contributions(self) -> bool:
-        return pools.accepts_contributions(self.row, now())
+        return pools.accepts_contributions(self, now())
 
     @strawberry.field(description="Everything given, hidden amounts included.")
+    @prepared("listed_raised")
     async def raised_cents(self, info: Info) -> int:
         return (await totals_loader(info.context).load(self.id)).raised_cents
 
     @strawberry.field(description="How many people gave.")
+    @prepared("listed_contributors")
     async def contributors(self, info: Info) -> int:
         return (await totals_loader(info.context).load(self.id)).contributors
 
@@ -126,7 +137,15 @@ class Pool(relay.Node):
         return await load_account(info, self.author_id)
 
     @classmethod
-    def of(cls, row: models.Pool) -> Pool:
+    def listed(cls, row: listings.PoolRow) -> Pool:
+        """A pool of a list, read with its totals."""
+        pool = cls.of(row)
+        pool.listed_raised = row.totals.raised_cents
+        pool.listed_contributors = row.totals.contributors
+        return pool
+
+    @classmethod
+    def of(cls, row: models.Pool | listings.PoolRow) -> Pool:
         return cls(
             id=row.id,
             title=row.title,
@@ -136,7 +155,6 @@ class Pool(relay.Node):
             created_at=row.created_at,
             project_id=row.project_id,
             author_id=row.author_id,
-            row=row,
         )
 
     @classmethod
@@ -153,8 +171,8 @@ class PoolsOfProject(ProjectBase):
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Pool]:
         await authorize(info, self.id, Operation.READ_CONTENT)
-        query = models.Pool.filter(project_id=self.id)
-        return await connection(query, Pool.of, first, after)
+        rows = await listings.pools(self.id, first, position(first, after))
+        return wrapped(rows, Pool.listed, after)
 
 
 @strawberry.input

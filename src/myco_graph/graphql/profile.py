@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -230,23 +230,30 @@ def requested_keys(info: Info, path: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(keys & catalogue.FIELDS.keys()))
 
 
-async def prefetch_profiles(
-    info: Info,
-    subject_ids: list[int],
-    keys: tuple[str, ...],
-    purpose: Purpose,
-    project_id: int | None = None,
+class Listed(Protocol):
+    """An item of a list that shows profiles: a member, a project membership."""
+
+    listed_profile: Any
+
+
+async def prepare_profiles(
+    info: Info, listed: Sequence[tuple[Listed, ProfileAccess]], keys: tuple[str, ...]
 ) -> None:
-    """Decides, in one batch, the profile fields ``keys`` of a list's members.
+    """Decides the profiles of a list's items in one batch and sets them on each.
 
     ``keys`` are the fields the query selects under the list's profiles (see
     requested_keys), so the access log records exactly what was asked for.
-    The profiles then find their outcomes ready and are built at once.
+    Each item's profile is then read as a plain attribute (its resolver is
+    prepared). A session that keeps nothing between batches (a websocket)
+    leaves the items to their resolvers, which decide in the tick's batch.
     """
     session = consent_session(info.context)
-    if not keys or not subject_ids or not session.remember:
+    if not keys or not listed or not session.remember:
         return
-    await session.read_profiles(subject_ids, keys, purpose, project_id)
+    fields = _key_set(keys)
+    decided = await session.decide_profiles({access: fields for _, access in listed})
+    for item, access in listed:
+        item.listed_profile = _built(keys, decided[access])
 
 
 def _section_type(section: Section) -> type:

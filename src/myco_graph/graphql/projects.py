@@ -12,7 +12,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from tortoise.expressions import Q
 
-from myco_graph.domain import grants, models, projects
+from myco_graph.domain import grants, listings, models, projects
 from myco_graph.domain.events import project_channel
 from myco_graph.domain.models import AccountKind, MembershipState, Purpose, Visibility
 from myco_graph.domain.names import name_key
@@ -23,16 +23,23 @@ from myco_graph.graphql.consent import ProfileFieldKey
 from myco_graph.graphql.context import Info
 from myco_graph.graphql.discussion import Message, MessagesOfProject
 from myco_graph.graphql.errors import UserError, user_errors
+from myco_graph.graphql.execution import prepared
 from myco_graph.graphql.files import FilesOfProject
 from myco_graph.graphql.members import Member
-from myco_graph.graphql.paging import DEFAULT_PAGE_SIZE, Connection, connection
+from myco_graph.graphql.paging import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    connection,
+    position,
+    wrapped,
+)
 from myco_graph.graphql.polls import Poll, PollsOfProject
 from myco_graph.graphql.pools import Pool, PoolsOfProject
 from myco_graph.graphql.profile import (
     Profile,
     ProfileAccess,
     consent_session,
-    prefetch_profiles,
+    prepare_profiles,
     profile_of,
     requested_keys,
 )
@@ -49,6 +56,7 @@ from myco_graph.infrastructure.events import bus
 
 # Where, under a list of members, their profiles are selected.
 PROFILE_PATH = ("edges", "node", "profile")
+ROLES = {models.ProjectRole(role.value): role for role in ProjectRole}
 
 
 @strawberry.type(
@@ -63,10 +71,13 @@ class ProjectMember:
     member: Member | None
     account_id: strawberry.Private[int]
     project_id: strawberry.Private[int]
-    # The profile fields a list decided for all its members (see listed).
+    # The profile fields a list selects under all its members, and the
+    # profile itself when the list decided it (see prepare_profiles).
     profile_keys: strawberry.Private[tuple[str, ...] | None] = None
+    listed_profile: strawberry.Private[Any] = None
 
     @strawberry.field(description="What this member shares with the project.")
+    @prepared("listed_profile")
     def profile(self, info: Info) -> Profile:  # type: ignore[valid-type]
         access = ProfileAccess(
             self.account_id, Purpose.PROJECT_COLLABORATION, self.project_id
@@ -75,11 +86,11 @@ class ProjectMember:
 
     @classmethod
     def of(
-        cls, row: models.ProjectMember, profile_keys: tuple[str, ...] | None = None
+        cls, row: listings.MemberRow, profile_keys: tuple[str, ...] | None = None
     ) -> ProjectMember:
-        """From a membership read with its account (``select_related``)."""
+        """From a membership read with its account."""
         return cls(
-            role=ProjectRole(row.role.value),
+            role=ROLES[row.role],
             joined_at=row.created_at,
             shared_fields=[ProfileFieldKey(key) for key in row.sharing],
             member=Member.of(row.account),
@@ -87,6 +98,26 @@ class ProjectMember:
             project_id=row.project_id,
             profile_keys=profile_keys,
         )
+
+
+async def _members(
+    info: Info,
+    project_id: int,
+    state: MembershipState,
+    first: int,
+    after: str | None,
+) -> Connection[ProjectMember]:
+    """A page of memberships, with the profiles the query selects decided."""
+    rows = await listings.members(project_id, state, first, position(first, after))
+    keys = requested_keys(info, PROFILE_PATH)
+    page = wrapped(rows, functools.partial(ProjectMember.of, profile_keys=keys), after)
+    purpose = Purpose.PROJECT_COLLABORATION
+    listed = [
+        (edge.node, ProfileAccess(edge.node.account_id, purpose, project_id))
+        for edge in page.edges
+    ]
+    await prepare_profiles(info, listed, keys)
+    return page
 
 
 @strawberry.type(description="A project: public (listed, federated) or private.")
@@ -112,27 +143,14 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
         # Only the project's members list them: the consent session need not
         # read the viewer's membership again.
         consent_session(info.context).knows_membership(self.id, member=True)
-        query = models.ProjectMember.filter(
-            project_id=self.id, state=MembershipState.ACTIVE
-        ).select_related("account")
-        keys = requested_keys(info, PROFILE_PATH)
-        convert = functools.partial(ProjectMember.of, profile_keys=keys)
-        page = await connection(query, convert, first, after)
-        subjects = [edge.node.account_id for edge in page.edges]
-        await prefetch_profiles(
-            info, subjects, keys, Purpose.PROJECT_COLLABORATION, self.id
-        )
-        return page
+        return await _members(info, self.id, MembershipState.ACTIVE, first, after)
 
     @strawberry.field(description="Requests to join, for the project's staff.")
     async def join_requests(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[ProjectMember]:
         await authorize(info, self.id, Operation.DECIDE_REQUEST)
-        query = models.ProjectMember.filter(
-            project_id=self.id, state=MembershipState.REQUESTED
-        ).select_related("account")
-        return await connection(query, ProjectMember.of, first, after)
+        return await _members(info, self.id, MembershipState.REQUESTED, first, after)
 
     @classmethod
     def of(cls, row: models.Project) -> Project:
