@@ -42,7 +42,7 @@ from myco_graph.graphql.profile import (
     Profile,
     layout,
     requested_keys,
-    to_graphql,
+    section_values,
 )
 from myco_graph.graphql.schema import build_schema
 from myco_graph.infrastructure.config import Settings
@@ -95,20 +95,17 @@ query Page($first: Int!) {
 async def _prefetch_values(
     info: Info, subjects: list[int], keys: tuple[str, ...]
 ) -> None:
-    rows = await consent.stored_values(subjects, keys)
-    info.context.loaders["unchecked"] = {(a, k): unwrap(v) for a, k, v in rows}
+    values: dict[int, dict[str, Any]] = {subject: {} for subject in subjects}
+    for subject, key, stored in await consent.stored_values(subjects, keys):
+        values[subject][key] = unwrap(stored)
+    info.context.loaders["unchecked"] = values
 
 
 def _unchecked_profile(info: Info, subject_id: int, keys: tuple[str, ...]) -> Any:
-    values = info.context.loaders["unchecked"]
+    values = info.context.loaders["unchecked"].get(subject_id, {})
     sections = dict(EMPTY_SECTIONS)
     for name, section_type, fields in layout(keys):
-        sections[name] = section_type(
-            **{
-                attr: to_graphql(spec, values.get((subject_id, key)))
-                for attr, key, spec in fields
-            }
-        )
+        sections[name] = section_type(**section_values(fields, values))
     return Profile(**sections)
 
 

@@ -14,7 +14,7 @@ import pytest
 import strawberry
 from strawberry import relay
 
-from myco_graph.graphql.execution import Executor
+from myco_graph.graphql.execution import Executor, prepared
 
 
 @strawberry.enum
@@ -56,6 +56,20 @@ class Box:
 
     @strawberry.field
     async def later(self) -> Leaf | None:
+        return self.leaf
+
+    # Values a list may set beforehand: their resolvers answer the same.
+    listed_total: strawberry.Private[int | None] = None
+    listed_first: strawberry.Private[Leaf | None] = None
+
+    @strawberry.field
+    @prepared("listed_total")
+    def total(self) -> int:
+        return 7
+
+    @strawberry.field
+    @prepared("listed_first")
+    async def first(self) -> Leaf | None:
         return self.leaf
 
 
@@ -100,7 +114,13 @@ BOXES: dict[str, Box] = {
     "error held as a list item": box(maybe_leaves=[Broken("no")]),
     "wrong type for an object": box(thing=leaf()),
     "an empty list": box(leaves=[], maybe_leaves=[]),
+    "not an enum in a list": box(leaf=leaf(colours=[Colour.RED, "purple"])),
+    "a tuple of enums": box(leaf=leaf(colours=(Colour.GREEN,))),
+    "an unhashable item in a list of enums": box(leaf=leaf(colours=[[1]])),
+    "prepared values": box(listed_total=7),
 }
+# The same leaf object for the prepared first and the resolver's answer.
+BOXES["prepared values"].listed_first = BOXES["prepared values"].leaf
 
 QUERY = """
 fragment LeafFields on Leaf { name count colour colours maybeColours }
@@ -113,6 +133,8 @@ query ($skip: Boolean!) {
     thing { id label }
     computed
     later { name colour }
+    total
+    first { name colours }
     again: leaf { name @skip(if: $skip) count }
   }
 }
@@ -155,3 +177,14 @@ async def test_plain_executor_reports_an_error_held_as_a_value_at_its_path() -> 
 
     assert result["data"]["box"]["leaf"]["count"] is None
     assert (("box", "leaf", "count"), "no") in result["errors"]
+
+
+async def test_a_prepared_value_is_read_instead_of_running_its_resolver() -> None:
+    set_beforehand = box(listed_total=8, listed_first=leaf(name="listed"))
+    data = (await answers(set_beforehand, Executor, False))["data"]["box"]
+    assert data["total"] == 8 and data["first"]["name"] == "listed"
+
+
+async def test_a_prepared_field_left_unset_runs_its_resolver() -> None:
+    data = (await answers(box(), Executor, False))["data"]["box"]
+    assert data["total"] == 7 and data["first"]["name"] == "n"

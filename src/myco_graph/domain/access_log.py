@@ -20,14 +20,16 @@ from tortoise import connections
 from myco_graph.domain.models import Purpose
 
 # PostgreSQL: one statement text whatever the number of rows (arrays unnested),
-# so the driver prepares it once.
+# so the driver prepares it once. A page's rows mostly list the same fields:
+# each distinct list is sent once ($6), and each row names its own by
+# position ($9).
 POSTGRES_UPSERT = """
 INSERT INTO access_log (subject_id, viewer_key, viewer_id, purpose, day,
     field_keys, grant_ids, reads, first_at, last_at)
-SELECT row.subject_id, $1, $2, row.purpose, $3, row.field_keys::jsonb,
+SELECT row.subject_id, $1, $2, row.purpose, $3, ($6::text[])[row.keys]::jsonb,
     row.grant_ids::jsonb, row.reads, $4, $4
-FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::int[])
-    AS row(subject_id, purpose, field_keys, grant_ids, reads)
+FROM unnest($5::bigint[], $7::text[], $8::text[], $9::int[], $10::int[])
+    AS row(subject_id, purpose, grant_ids, keys, reads)
 ORDER BY row.subject_id, row.purpose
 ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
     reads = access_log.reads + EXCLUDED.reads,
@@ -60,10 +62,16 @@ ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
 
 
 class Folded:
-    """Allowed reads gathered per subject and purpose: fields, grants, count."""
+    """Allowed reads gathered per subject and purpose: fields, grants, count.
+
+    A list's profiles mostly add the fields of one set each: the set is kept
+    as given (frozen), and a row is copied only when a second read adds to it.
+    """
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[int, str], tuple[set[str], set[int], list[int]]] = {}
+        self.rows: dict[
+            tuple[int, str], tuple[frozenset[str], frozenset[int], int]
+        ] = {}
 
     def add_many(
         self,
@@ -75,27 +83,29 @@ class Folded:
     ) -> None:
         # Purpose is a str enum: the member itself is its stored value.
         row = self.rows.get((subject_id, purpose))
-        if row is None:
-            self.rows[(subject_id, purpose)] = (set(keys), set(grant_ids), [reads])
-            return
-        row[0].update(keys)
-        row[1].update(grant_ids)
-        row[2][0] += reads
+        fields, grants = frozenset(keys), frozenset(grant_ids)
+        if row is not None:
+            fields, grants, reads = row[0] | fields, row[1] | grants, row[2] + reads
+        self.rows[(subject_id, purpose)] = (fields, grants, reads)
 
     def columns(self) -> tuple[list[Any], ...]:
-        """Subjects, purposes, fields, grants and counts, as parallel lists.
+        """Subjects, purposes, grants, field lists and counts, as parallel lists.
 
-        Sorted, so that concurrent requests lock rows in the same order.
+        The field lists are the distinct ones, as JSON texts, and each row
+        gives the position of its own (from 1, as PostgreSQL's arrays count).
+        Rows are sorted, so that concurrent requests lock them in the same order.
         """
         ordered = sorted(self.rows.items())
-        # Profiles of a page are mostly read for the same fields.
-        texts: dict[frozenset[str], str] = {}
+        positions: dict[frozenset[str], int] = {}
+        for _, (fields, _, _) in ordered:
+            positions.setdefault(fields, len(positions) + 1)
         return (
             [subject for (subject, _), _ in ordered],
+            [_json_list(fields) for fields in positions],
             [str(purpose) for (_, purpose), _ in ordered],
-            [_text(texts, frozenset(row[0])) for _, row in ordered],
-            [orjson.dumps(sorted(row[1])).decode() for _, row in ordered],
-            [row[2][0] for _, row in ordered],
+            [_json_list(row[1]) for _, row in ordered],
+            [positions[row[0]] for _, row in ordered],
+            [row[2] for _, row in ordered],
         )
 
 
@@ -105,28 +115,25 @@ async def record(
     """Folds allowed reads into the log with one statement."""
     if not reads.rows:
         return
-    subjects, purposes, keys, grants, counts = reads.columns()
+    subjects, field_lists, purposes, grants, positions, counts = reads.columns()
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         await conn.execute_query(
             POSTGRES_UPSERT,
-            [viewer_key, viewer_id, moment.date(), moment,
-             subjects, purposes, keys, grants, counts],
+            [viewer_key, viewer_id, moment.date(), moment, subjects, field_lists,
+             purposes, grants, positions, counts],
         )  # fmt: skip
         return
     day = moment.date()
     values: list[Any] = []
-    for subject, purpose, key_list, grant_list, count in zip(
-        subjects, purposes, keys, grants, counts, strict=True
+    for subject, purpose, grant_list, position, count in zip(
+        subjects, purposes, grants, positions, counts, strict=True
     ):
         values += [subject, viewer_key, viewer_id, purpose, day]
-        values += [key_list, grant_list, count, moment, moment]
+        values += [field_lists[position - 1], grant_list, count, moment, moment]
     sql = SQLITE_UPSERT.format(rows=", ".join([SQLITE_ROW] * len(subjects)))
     await conn.execute_query(sql, values)
 
 
-def _text(texts: dict[frozenset[str], str], keys: frozenset[str]) -> str:
-    text = texts.get(keys)
-    if text is None:
-        text = texts[keys] = orjson.dumps(sorted(keys)).decode()
-    return text
+def _json_list(items: Iterable[Any]) -> str:
+    return orjson.dumps(sorted(items)).decode()

@@ -12,28 +12,24 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-import orjson
-from tortoise import connections
-
 from myco_graph.domain import access_log, catalogue
 from myco_graph.domain.accounts import now
 from myco_graph.domain.models import (
     AccountKind,
     Audience,
-    ConsentGrant,
     MembershipState,
-    ProfileValue,
     ProjectMember,
     Purpose,
 )
 from myco_graph.domain.profile import unwrap
+from myco_graph.infrastructure import sql
 
 
 class Reason(StrEnum):
@@ -117,20 +113,6 @@ SPECIAL_KEYS = frozenset(key for key, spec in catalogue.FIELDS.items() if spec.s
 def allowed_by(grant_id: int) -> Decision:
     """The decision "allowed under this grant", made once per grant."""
     return Decision(grant_id=grant_id)
-
-
-# What the decision reads of a grant; receipts stay in the database.
-GRANT_COLUMNS = (
-    "id",
-    "subject_id",
-    "audience",
-    "audience_id",
-    "purpose",
-    "field_keys",
-    "explicit",
-    "expires_at",
-    "withdrawn_at",
-)
 
 
 def reaches(grant: Grant, viewer: Viewer, read: Read) -> bool:
@@ -326,11 +308,14 @@ class Session:
             self._projects = {}
         subjects = {subject for subject, _, _ in wanted}
         projects = {project for _, _, project in wanted if project is not None}
-        _, _, viewer = await asyncio.gather(
-            self._load_values(wanted),
-            self._load_grants(subjects),
-            self._viewer_in(projects),
-        )
+        unknown = projects - self._projects.keys()
+        if unknown and self.viewer.account_id is not None:
+            await asyncio.gather(
+                self._load(wanted, subjects), self._memberships(unknown)
+            )
+        else:
+            await self._load(wanted, subjects)
+        viewer = self._viewer()
         moment = now()
         decided = {
             whose: self._decide_profile(viewer, whose, keys, moment)
@@ -387,7 +372,41 @@ class Session:
         writes, self._writes = self._writes, []
         await asyncio.gather(*writes)
 
-    async def _load_values(self, wanted: Mapping[Whose, AbstractSet[str]]) -> None:
+    async def _load(
+        self, wanted: Mapping[Whose, AbstractSet[str]], subjects: set[int]
+    ) -> None:
+        """Reads the values and grants the session lacks, side by side."""
+        values = self._missing_values(wanted)
+        grants = subjects - self._grants.keys() - {self.viewer.account_id}
+        reads: list[Awaitable[None]] = []
+        if values:
+            reads.append(self._load_values(values))
+        if grants:
+            reads.append(self._load_grants(grants))
+        if len(reads) > 1:
+            await asyncio.gather(*reads)
+        elif reads:
+            await reads[0]
+
+    async def _load_values(self, missing: Mapping[int, AbstractSet[str]]) -> None:
+        # A list's profiles all want the same fields: one set, many times.
+        distinct = {id(keys): keys for keys in missing.values()}
+        keys: set[str] = set().union(*distinct.values())
+        # A row may be one this session had loaded already: the same value.
+        for subject, key, stored in await stored_values(missing.keys(), keys):
+            self._values[subject][key] = unwrap(stored)
+
+    async def _load_grants(self, missing: set[int]) -> None:
+        by_subject: dict[int, list[Grant]] = {subject: [] for subject in missing}
+        for grant in await _grants_of(missing):
+            by_subject[grant.subject_id].append(grant)
+        for subject, grants in by_subject.items():
+            self._grants[subject] = _coverage(grants)
+
+    def _missing_values(
+        self, wanted: Mapping[Whose, AbstractSet[str]]
+    ) -> dict[int, AbstractSet[str]]:
+        """The fields of each member not loaded yet, now counted as loaded."""
         missing: dict[int, AbstractSet[str]] = {}
         for (subject, _, _), keys in wanted.items():
             loaded = self._loaded.get(subject)
@@ -399,38 +418,22 @@ class Session:
                 needed = keys - loaded
                 loaded |= needed
                 missing[subject] = needed | missing.get(subject, set())
-        if not missing:
-            return
-        # A list's profiles all want the same fields: one set, many times.
-        distinct = {id(keys): keys for keys in missing.values()}
-        keys = set().union(*distinct.values())
-        # A row may be one this session had loaded already: the same value.
-        for subject, key, stored in await stored_values(missing.keys(), keys):
-            self._values[subject][key] = unwrap(stored)
+        return missing
 
-    async def _load_grants(self, subjects: set[int]) -> None:
-        missing = subjects - self._grants.keys() - {self.viewer.account_id}
-        if not missing:
-            return
-        by_subject: dict[int, list[Grant]] = {subject: [] for subject in missing}
-        for grant in await _grants_of(missing):
-            by_subject[grant.subject_id].append(grant)
-        for subject, grants in by_subject.items():
-            self._grants[subject] = _coverage(grants)
+    async def _memberships(self, projects: set[int]) -> None:
+        """Reads whether the viewer belongs to each of these projects."""
+        found: set[Any] = set(
+            await ProjectMember.filter(
+                account_id=self.viewer.account_id,
+                project_id__in=projects,
+                state=MembershipState.ACTIVE,
+            ).values_list("project_id", flat=True)
+        )
+        for project_id in projects:
+            self._projects[project_id] = project_id in found
 
-    async def _viewer_in(self, projects: set[int]) -> Viewer:
-        """The viewer, with the projects it belongs to among those being read."""
-        missing = projects - self._projects.keys()
-        if missing and self.viewer.account_id is not None:
-            found: set[Any] = set(
-                await ProjectMember.filter(
-                    account_id=self.viewer.account_id,
-                    project_id__in=missing,
-                    state=MembershipState.ACTIVE,
-                ).values_list("project_id", flat=True)
-            )
-            for project_id in missing:
-                self._projects[project_id] = project_id in found
+    def _viewer(self) -> Viewer:
+        """The viewer, with the projects it belongs to among those read so far."""
         member_of = frozenset(p for p, member in self._projects.items() if member)
         if member_of <= self.viewer.projects:
             return self.viewer
@@ -488,11 +491,43 @@ AUDIENCES = {audience.value: audience for audience in Audience}
 PURPOSES = {purpose.value: purpose for purpose in Purpose}
 
 
-async def _grants_of(subjects: set[int]) -> list[Grant]:
+# The session's reads, by hand (see infrastructure.sql): on the path of every
+# list of profiles. Values as stored, not decided: only a session shows them.
+VALUES = sql.Statement("""
+SELECT account_id, key, value FROM profile_values
+WHERE account_id = ANY($1) AND key = ANY($2)
+""")
+# What the decision reads of a grant, in Grant's order; receipts stay in the
+# database.
+GRANTS = sql.Statement("""
+SELECT id, subject_id, audience, audience_id, purpose, field_keys, explicit,
+    expires_at, withdrawn_at
+FROM consent_grants WHERE subject_id = ANY($1)
+""")
+
+
+async def stored_values(
+    subjects: Collection[int], keys: Collection[str]
+) -> list[tuple[Any, ...]]:
+    """These members' stored values for these keys, as plain rows."""
+    rows = await sql.fetch(VALUES, sorted(subjects), sorted(keys))
+    return [(subject, key, sql.json_value(value)) for subject, key, value in rows]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_field_set(text: str | bytes) -> frozenset[str]:
+    return frozenset(sql.json_value(text))
+
+
+def _field_set(stored: Any) -> frozenset[str]:
+    """A grant's fields: most grants of a page list the same ones, parsed once."""
+    if isinstance(stored, str | bytes):
+        return _parsed_field_set(stored)
+    return frozenset(stored)
+
+
+async def _grants_of(subjects: Collection[int]) -> list[Grant]:
     """These members' grants, read as plain rows rather than models."""
-    table = ConsentGrant._meta.db_table
-    rows = await _rows_where(table, GRANT_COLUMNS, subject_id=sorted(subjects))
-    # Rows are read by position, in GRANT_COLUMNS order.
     return [
         Grant(
             grant_id,
@@ -500,66 +535,14 @@ async def _grants_of(subjects: set[int]) -> list[Grant]:
             AUDIENCES[audience],
             audience_id,
             PURPOSES[purpose],
-            frozenset(_json(keys)),
+            _field_set(keys),
             bool(explicit),
-            _moment(expires_at),
-            _moment(withdrawn_at),
+            sql.moment(expires_at),
+            sql.moment(withdrawn_at),
         )
         for (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
-             expires_at, withdrawn_at) in rows
+             expires_at, withdrawn_at) in await sql.fetch(GRANTS, sorted(subjects))
     ]  # fmt: skip
-
-
-async def stored_values(
-    subjects: Collection[int], keys: Collection[str]
-) -> list[tuple[Any, ...]]:
-    """These members' stored values for these keys, as plain rows.
-
-    Values as stored, not decided: only the consent session shows them.
-    """
-    table = ProfileValue._meta.db_table
-    columns = ("account_id", "key", "value")
-    rows = await _rows_where(
-        table, columns, account_id=sorted(subjects), key=sorted(keys)
-    )
-    return [(subject, key, _json(value)) for subject, key, value in rows]
-
-
-async def _rows_where(
-    table: str, columns: Sequence[str], **within: Sequence[Any]
-) -> Sequence[Any]:
-    """Rows whose columns each hold one of the values given for them.
-
-    Read without building models, nor even dicts: a page of 200 members
-    costs a few milliseconds less, on the path of every list of profiles.
-    Each row is the driver's own, read by position. The drivers differ in
-    what they hand back for JSON, booleans and times, which the callers even
-    out.
-    """
-    conn = connections.get("default")
-    postgres = conn.capabilities.dialect == "postgres"
-    tests: list[str] = []
-    parameters: list[Any] = []
-    for column, values in within.items():
-        if postgres:
-            parameters.append(list(values))
-            tests.append(f'"{column}" = ANY(${len(parameters)})')
-        else:
-            parameters.extend(values)
-            tests.append(f'"{column}" IN ({", ".join("?" * len(values))})')
-    selected = ", ".join(f'"{column}"' for column in columns)
-    sql = f"SELECT {selected} FROM {table} WHERE {' AND '.join(tests)}"  # noqa: S608
-    rows: Sequence[Any]
-    _, rows = await conn.execute_query(sql, parameters)
-    return rows
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _moment(value: datetime | str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def read_values(viewer: Viewer, reads: Sequence[Read]) -> list[Outcome]:

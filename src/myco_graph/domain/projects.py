@@ -29,6 +29,7 @@ from myco_graph.domain.models import (
     Visibility,
 )
 from myco_graph.errors import BadUserInput, Forbidden, NotFound
+from myco_graph.infrastructure.sql import Statement, fetch
 
 SUMMARY_MAX = 2_000
 
@@ -110,13 +111,28 @@ def allowed(operation: Operation, actor: Actor, visibility: Visibility) -> bool:
     return actor in RULES[operation]
 
 
+# Read on every request that touches a project, so written by hand.
+ROLE_IN = Statement("""
+SELECT role FROM project_members
+WHERE project_id = $1 AND account_id = $2 AND state = $3
+""")
+ACTIVE_MEMBERS = Statement("""
+SELECT count(*) FROM project_members WHERE project_id = $1 AND state = $2
+""")
+
+
 async def actor_of(project: Project, account: Account | None) -> Actor:
     if account is None:
         return Actor.ANONYMOUS
-    membership = await ProjectMember.get_or_none(
-        project_id=project.id, account_id=account.id, state=MembershipState.ACTIVE
-    )
-    return ROLE_ACTORS[membership.role] if membership else Actor.OUTSIDER
+    active = MembershipState.ACTIVE.value
+    rows = await fetch(ROLE_IN, project.id, account.id, active)
+    return ROLE_ACTORS[ProjectRole(rows[0][0])] if rows else Actor.OUTSIDER
+
+
+async def member_count(project_id: int) -> int:
+    """How many members a project has."""
+    rows = await fetch(ACTIVE_MEMBERS, project_id, MembershipState.ACTIVE.value)
+    return int(rows[0][0])
 
 
 def check(project: Project, actor: Actor, operation: Operation) -> None:

@@ -23,6 +23,7 @@ there it is read like a plain attribute, and otherwise the resolver runs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,14 +87,17 @@ class _Plain:
     listed: bool = False
     # A resolver's field whose value may be set beforehand (see prepared).
     preset: bool = False
+    # Whether None completes to null here: a nullable field never set
+    # beforehand (a prepared one left None resolves instead).
+    null_allowed: bool = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        nullable = not isinstance(self.field_def.type, GraphQLNonNull)
+        object.__setattr__(self, "null_allowed", nullable and not self.preset)
 
     @property
     def field_type(self) -> GraphQLOutputType:
         return self.field_def.type
-
-    @property
-    def nullable(self) -> bool:
-        return not isinstance(self.field_type, GraphQLNonNull)
 
     @property
     def item_type(self) -> GraphQLOutputType:
@@ -134,16 +138,20 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         try:
             for name, details, plain in self._plan(parent_type, grouped_field_set):
-                result = _SLOW
                 if plain is not None:
                     result = self._plain(plain, source_value, details, path, name)
-                if result is _SLOW:
-                    field_path = Path(path, name, parent_type.name)
-                    result = self.execute_field(
-                        parent_type, source_value, details, field_path, None
-                    )
-                    if result is Undefined:
+                    if result is not _SLOW:
+                        results[name] = result
+                        # A scalar or an enum completes to a value at once.
+                        if plain.complete is None and is_awaitable(result):
+                            pending.append(name)
                         continue
+                field_path = Path(path, name, parent_type.name)
+                result = self.execute_field(
+                    parent_type, source_value, details, field_path, None
+                )
+                if result is Undefined:
+                    continue
                 results[name] = result
                 if is_awaitable(result):
                     pending.append(name)
@@ -191,7 +199,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         """The field's completed value, or _SLOW for graphql-core's own path."""
         value = getattr(source, plain.attribute, _MISSING)
         if value is None:
-            return None if plain.nullable and not plain.preset else _SLOW
+            return None if plain.null_allowed else _SLOW
         if value is _MISSING or isinstance(value, Exception):
             return _SLOW
         if plain.complete is not None:
@@ -245,13 +253,17 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
     ) -> Any:
         collected = self.collect_subfields(object_type, details)
-        return self.execute_collected_subfields(
-            object_type,
-            value,
-            path,
-            collected.grouped_field_set,
-            collected.new_defer_usages,
-            None,
+        if collected.new_defer_usages:
+            return self.execute_collected_subfields(
+                object_type,
+                value,
+                path,
+                collected.grouped_field_set,
+                collected.new_defer_usages,
+                None,
+            )
+        return self.execute_fields(
+            object_type, value, path, collected.grouped_field_set, None
         )
 
     def _objects(
@@ -373,7 +385,9 @@ def _new_plain(
     item = _nullable(inner.of_type)
     items_nullable = not isinstance(inner.of_type, GraphQLNonNull)
     if isinstance(item, GraphQLLeafType):
-        return plain(complete=_leaves(_leaf(item), items_nullable))
+        leaves = _leaves(_leaf(item), items_nullable)
+        names = _enum_names(item)
+        return plain(complete=_enum_leaves(names, leaves) if names else leaves)
     if isinstance(item, GraphQLObjectType):
         return plain(object_type=item, listed=True)
     return None
@@ -392,21 +406,44 @@ def _leaf(leaf_type: GraphQLLeafType) -> Completer:
             return _SLOW
         return _SLOW if output is None or output is Undefined else output
 
-    wrapped = getattr(leaf_type, "wrapped_cls", None)
-    if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
+    names = _enum_names(leaf_type)
+    if names is None:
         return coerced
-    # Strawberry's enum types compare a member with each of their values in
-    # turn; a table made once finds its name in one look-up.
-    by_value: dict[Any, str] = {}
-    for name, value in leaf_type.values.items():
-        by_value.setdefault(value.value, name)
-    names = {m: by_value[m.value] for m in wrapped if m.value in by_value}
 
     def enum_name(value: Any) -> Any:
         found = names.get(value) if isinstance(value, Enum) else None
         return found if found is not None else coerced(value)
 
     return enum_name
+
+
+def _enum_names(leaf_type: GraphQLLeafType) -> dict[Enum, str] | None:
+    """The name of each member of a strawberry enum, or None for other leaves.
+
+    Strawberry's enum types compare a member with each of their values in
+    turn; a table made once finds its name in one look-up.
+    """
+    wrapped = getattr(leaf_type, "wrapped_cls", None)
+    if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
+        return None
+    by_value: dict[Any, str] = {}
+    for name, value in leaf_type.values.items():
+        by_value.setdefault(value.value, name)
+    return {m: by_value[m.value] for m in wrapped if m.value in by_value}
+
+
+def _enum_leaves(names: dict[Enum, str], general: Completer) -> Completer:
+    """Completes a list of enum members by look-up; anything else the long way."""
+
+    def complete(values: Any) -> Any:
+        if type(values) is list:
+            try:
+                return [names[value] for value in values]
+            except (KeyError, TypeError):
+                pass  # a null, a stranger or an unhashable item
+        return general(values)
+
+    return complete
 
 
 def _leaves(complete_item: Completer, items_nullable: bool) -> Completer:

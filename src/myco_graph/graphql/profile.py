@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
@@ -74,17 +74,31 @@ def value_type(spec: ProfileField) -> Any:
     raise AssertionError(spec.type)
 
 
-def to_graphql(spec: ProfileField, stored: Any) -> Any:
-    if stored is None:
-        return None
+# How a stored value (never None) becomes its GraphQL value; None where it
+# goes out as stored (text, numbers, booleans).
+Reader = Callable[[Any], Any] | None
+
+
+def reader(spec: ProfileField) -> Reader:
+    """The conversion of one field's stored values, made once per field."""
     if spec.type is FieldType.DATE:
-        return dt.date.fromisoformat(stored)
+        return dt.date.fromisoformat
     if spec.type is FieldType.CHOICE:
-        return CHOICE_MEMBERS[spec.key][stored]
+        return CHOICE_MEMBERS[spec.key].__getitem__
     if spec.type is FieldType.CHOICES:
         members = CHOICE_MEMBERS[spec.key]
-        return [members[item] for item in stored]
-    return stored
+        return lambda stored: [members[item] for item in stored]
+    return None
+
+
+READERS: dict[str, Reader] = {
+    key: reader(spec) for key, spec in catalogue.FIELDS.items()
+}
+
+
+def to_graphql(spec: ProfileField, stored: Any) -> Any:
+    read = READERS[spec.key]
+    return stored if stored is None or read is None else read(stored)
 
 
 def from_graphql(spec: ProfileField, given: Any) -> Any:
@@ -176,7 +190,7 @@ class AccessLogFlush(SchemaExtension):
                 await session.flush()
 
 
-def _refused(spec: ProfileField, reason: consent.Reason) -> ConsentRequired:
+def _refused(key: str, reason: consent.Reason) -> ConsentRequired:
     """The error that takes a denied value's place.
 
     A denied value is held as its ConsentRequired error: graphql-core raises
@@ -185,7 +199,7 @@ def _refused(spec: ProfileField, reason: consent.Reason) -> ConsentRequired:
     CONSENT_REQUIRED error, without a resolver of its own.
     """
     return ConsentRequired(
-        f"{spec.key} is not shared with you for this use.", reason=reason.value
+        f"{key} is not shared with you for this use.", reason=reason.value
     )
 
 
@@ -296,9 +310,11 @@ def _profile_type() -> type:
 Profile = _profile_type()
 
 
-# Where a profile of a selection puts its values: per section, its type and the
-# attribute, catalogue key and field of each value selected in it.
-Layout = tuple[tuple[str, type, tuple[tuple[str, str, ProfileField], ...]], ...]
+# Where a profile of a selection puts its values: per section, its type and,
+# for each value selected in it, the attribute, the catalogue key and how
+# the stored value reads (see reader).
+Placed = tuple[str, str, Reader]
+Layout = tuple[tuple[str, type, tuple[Placed, ...]], ...]
 
 
 @functools.lru_cache(maxsize=512)
@@ -307,27 +323,39 @@ def layout(keys: tuple[str, ...]) -> Layout:
     layout = []
     for section in catalogue.SECTIONS:
         fields = tuple(
-            (spec.name, spec.key, spec) for spec in section.fields if spec.key in keys
+            (spec.name, spec.key, READERS[spec.key])
+            for spec in section.fields
+            if spec.key in keys
         )
         if fields:
             layout.append((section.name, SECTION_TYPES[section.name], fields))
     return tuple(layout)
 
 
+def section_values(
+    fields: tuple[Placed, ...], values: dict[str, Any]
+) -> dict[str, Any]:
+    """A section's GraphQL values from stored ones, by attribute."""
+    found = {}
+    for attr, key, read in fields:
+        stored = values.get(key)
+        found[attr] = stored if stored is None or read is None else read(stored)
+    return found
+
+
 def _built(keys: tuple[str, ...], decided: consent.Decided) -> Any:
     sections = dict(EMPTY_SECTIONS)
-    values, denied = decided.values, decided.denied
+    denied = decided.denied
+    # A refused value is not even converted: its error takes its place.
+    values = decided.values
+    if denied:
+        values = {key: value for key, value in values.items() if key not in denied}
     for name, section_type, fields in layout(keys):
-        sections[name] = section_type(
-            **{
-                attr: (
-                    _refused(spec, denied[key])
-                    if key in denied
-                    else to_graphql(spec, values.get(key))
-                )
-                for attr, key, spec in fields
-            }
-        )
+        shown = section_values(fields, values)
+        for attr, key, _ in fields if denied else ():
+            if key in denied:
+                shown[attr] = _refused(key, denied[key])
+        sections[name] = section_type(**shown)
     return Profile(**sections)
 
 

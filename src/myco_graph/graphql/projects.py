@@ -57,6 +57,7 @@ from myco_graph.infrastructure.events import bus
 # Where, under a list of members, their profiles are selected.
 PROFILE_PATH = ("edges", "node", "profile")
 ROLES = {models.ProjectRole(role.value): role for role in ProjectRole}
+FIELD_KEYS = {key.value: key for key in ProfileFieldKey}
 
 
 @strawberry.type(
@@ -92,7 +93,7 @@ class ProjectMember:
         return cls(
             role=ROLES[row.role],
             joined_at=row.created_at,
-            shared_fields=[ProfileFieldKey(key) for key in row.sharing],
+            shared_fields=[FIELD_KEYS[key] for key in row.sharing],
             member=Member.of(row.account),
             account_id=row.account_id,
             project_id=row.project_id,
@@ -131,9 +132,7 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
     @strawberry.field
     async def member_count(self, info: Info) -> int:
         await access(info, self.id)
-        return await models.ProjectMember.filter(
-            project_id=self.id, state=MembershipState.ACTIVE
-        ).count()
+        return await projects.member_count(self.id)
 
     @strawberry.field(description="Members, newest first; seen by members only.")
     async def members(
