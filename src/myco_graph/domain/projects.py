@@ -7,6 +7,7 @@ checks it. A private project does not exist for anyone outside it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,6 +30,7 @@ from myco_graph.domain.models import (
     Visibility,
 )
 from myco_graph.errors import BadUserInput, Forbidden, NotFound
+from myco_graph.infrastructure import sql
 from myco_graph.infrastructure.sql import Statement, fetch
 
 SUMMARY_MAX = 2_000
@@ -111,22 +113,41 @@ def allowed(operation: Operation, actor: Actor, visibility: Visibility) -> bool:
     return actor in RULES[operation]
 
 
-# Read on every request that touches a project, so written by hand.
-ROLE_IN = Statement("""
-SELECT role FROM project_members
-WHERE project_id = $1 AND account_id = $2 AND state = $3
-""")
+# Read on every page of a project, so written by hand.
 ACTIVE_MEMBERS = Statement("""
 SELECT count(*) FROM project_members WHERE project_id = $1 AND state = $2
 """)
 
 
-async def actor_of(project: Project, account: Account | None) -> Actor:
-    if account is None:
-        return Actor.ANONYMOUS
+@functools.cache
+def _project_and_role() -> Statement:
+    """A project with the role of one account in it, if active.
+
+    Made on first use: the models know their relations' columns only once
+    the ORM has started.
+    """
+    return Statement(f"""
+SELECT {sql.columns(Project, "p")}, m.role
+FROM projects p LEFT JOIN project_members m
+    ON m.project_id = p.id AND m.account_id = $2 AND m.state = $3
+WHERE p.id = $1
+""")  # noqa: S608
+
+
+async def standing(
+    project_id: int, account: Account | None
+) -> tuple[Project, Actor] | None:
+    """The project and how ``account`` stands in it, in one statement."""
     active = MembershipState.ACTIVE.value
-    rows = await fetch(ROLE_IN, project.id, account.id, active)
-    return ROLE_ACTORS[ProjectRole(rows[0][0])] if rows else Actor.OUTSIDER
+    account_id = account.id if account is not None else None
+    rows = await fetch(_project_and_role(), project_id, account_id, active)
+    if not rows:
+        return None
+    project = sql.model_from(Project, rows[0])
+    role = rows[0][sql.width(Project)]
+    if account is None:
+        return project, Actor.ANONYMOUS
+    return project, ROLE_ACTORS[ProjectRole(role)] if role else Actor.OUTSIDER
 
 
 async def member_count(project_id: int) -> int:
@@ -149,10 +170,10 @@ async def authorize(
     project_id: int, account: Account | None, operation: Operation
 ) -> tuple[Project, Actor]:
     """The project and the caller's standing, if the caller may do ``operation``."""
-    project = await Project.get_or_none(id=project_id)
-    if project is None:
+    found = await standing(project_id, account)
+    if found is None:
         raise NotFound("No such project.")
-    actor = await actor_of(project, account)
+    project, actor = found
     check(project, actor, operation)
     return project, actor
 

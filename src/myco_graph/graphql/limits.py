@@ -24,6 +24,7 @@ from graphql import (
     visit,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -162,12 +163,19 @@ class ValidatedOnce(SchemaExtension):
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Factories of the limit extensions; strawberry makes fresh ones per request."""
+    """Factories of the limit extensions; strawberry makes fresh ones per request.
+
+    The depth and alias limiters each make their validation rule when they
+    are made: they are made once here, and each request gets an extension
+    that adds those same rules.
+    """
     memo = Memo()
+    depth = QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
+    aliases = MaxAliasesLimiter(settings.max_query_aliases).validation_rules
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         ParsedOnce,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: AddValidationRules(depth),
+        lambda: AddValidationRules(aliases),
         lambda: ValidatedOnce(memo=memo, max_page_size=settings.max_page_size),
     ]

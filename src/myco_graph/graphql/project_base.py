@@ -49,11 +49,10 @@ async def access(info: Info, project_id: int) -> tuple[models.Project, Actor]:
         "project_access", {}
     )
     if project_id not in cache:
-        project = await models.Project.get_or_none(id=project_id)
-        if project is None:
+        found = await projects.standing(project_id, info.context.viewer)
+        if found is None:
             raise NotFound("No such project.")
-        actor = await projects.actor_of(project, info.context.viewer)
-        cache[project_id] = (project, actor)
+        cache[project_id] = found
     project, actor = cache[project_id]
     projects.check(project, actor, Operation.VIEW)
     return project, actor

@@ -52,11 +52,21 @@ class MemoryLimiter:
         self._counts.clear()
 
 
+# One round trip and one command per hit: the window's key expires with the
+# window (and a second more), set when its first hit creates it.
+COUNT_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 class RedisLimiter:
     """Counts in Redis, so that every process of the instance shares the limit."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._count = redis.register_script(COUNT_HIT)
 
     @classmethod
     def connect(cls, redis_url: str) -> RedisLimiter:
@@ -66,10 +76,7 @@ class RedisLimiter:
         number, left = _window(window, time.time())
         name = f"myco:rate:{key}:{number}"
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expire(name, math.ceil(window) + 1)
-                count, _ = await pipe.execute()
+            count = await self._count(keys=[name], args=[math.ceil(window) + 1])
         except (RedisError, OSError) as exc:
             raise BackendUnavailable("the rate limiter cannot reach Redis") from exc
         return left if int(count) > limit else None
