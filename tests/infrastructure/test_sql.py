@@ -23,6 +23,15 @@ def test_sqlite_gets_numbered_placeholders_lists_and_no_casts() -> None:
     )
 
 
+def test_a_statement_may_give_sqlite_its_own_text() -> None:
+    statement = sql.Statement(
+        "SELECT json_agg(id) FROM t WHERE a = ANY($1)",
+        sqlite="SELECT json_group_array(id) FROM t WHERE a IN ($1, $2)",
+    )
+
+    assert statement.sqlite == "SELECT json_group_array(id) FROM t WHERE a IN (?1, ?2)"
+
+
 @pytest.mark.usefixtures("server")
 async def test_a_statement_reads_lists_and_optional_parameters_alike() -> None:
     accounts = [await make_account(handle) for handle in ("ann", "bob", "cat")]

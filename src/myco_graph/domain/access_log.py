@@ -12,25 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import orjson
 from tortoise import connections
 
 from myco_graph.domain.models import Purpose
 
-# PostgreSQL: one statement text whatever the number of rows (arrays unnested),
-# so the driver prepares it once. A page's rows mostly list the same fields:
-# each distinct list is sent once ($6), and each row names its own by
-# position ($9).
+# The rows travel as one JSON document, ``[[subject, purpose, grants, fields,
+# reads], ...]``, whatever their number: one statement text, prepared once,
+# and no per-element encoding by the driver (asyncpg checks every element of
+# an array parameter, which cost more than the statement's own work). A
+# page's rows mostly list the same fields: each distinct list is sent once
+# ($5) and each row names its own by position (from 0).
 POSTGRES_UPSERT = """
 INSERT INTO access_log (subject_id, viewer_key, viewer_id, purpose, day,
     field_keys, grant_ids, reads, first_at, last_at)
-SELECT row.subject_id, $1, $2, row.purpose, $3, ($6::text[])[row.keys]::jsonb,
-    row.grant_ids::jsonb, row.reads, $4, $4
-FROM unnest($5::bigint[], $7::text[], $8::text[], $9::int[], $10::int[])
-    AS row(subject_id, purpose, grant_ids, keys, reads)
-ORDER BY row.subject_id, row.purpose
+SELECT (row->>0)::bigint, $1, $2, row->>1, $3, $5::jsonb -> ((row->>3)::int),
+    row->2, (row->>4)::int, $4, $4
+FROM jsonb_array_elements($6::jsonb) AS row
+ORDER BY (row->>0)::bigint, row->>1
 ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
     reads = access_log.reads + EXCLUDED.reads,
     last_at = EXCLUDED.last_at,
@@ -44,11 +44,15 @@ ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
             access_log.grant_ids || EXCLUDED.grant_ids) AS item) END
 """
 
-SQLITE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# SQLite reads the same two documents. "WHERE true" tells its parser that
+# ON CONFLICT belongs to the INSERT, not to a join (see SQLite's "upsert").
 SQLITE_UPSERT = """
 INSERT INTO access_log (subject_id, viewer_key, viewer_id, purpose, day,
     field_keys, grant_ids, reads, first_at, last_at)
-VALUES {rows}
+SELECT json_extract(row.value, '$[0]'), ?1, ?2, json_extract(row.value, '$[1]'),
+    ?3, json_extract(?5, '$[' || json_extract(row.value, '$[3]') || ']'),
+    json_extract(row.value, '$[2]'), json_extract(row.value, '$[4]'), ?4, ?4
+FROM json_each(?6) AS row WHERE true
 ON CONFLICT (subject_id, viewer_key, purpose, day) DO UPDATE SET
     reads = access_log.reads + excluded.reads,
     last_at = excluded.last_at,
@@ -88,25 +92,22 @@ class Folded:
             fields, grants, reads = row[0] | fields, row[1] | grants, row[2] + reads
         self.rows[(subject_id, purpose)] = (fields, grants, reads)
 
-    def columns(self) -> tuple[list[Any], ...]:
-        """Subjects, purposes, grants, field lists and counts, as parallel lists.
+    def documents(self) -> tuple[str, str]:
+        """The distinct field lists, and the rows naming theirs, as JSON texts.
 
-        The field lists are the distinct ones, as JSON texts, and each row
-        gives the position of its own (from 1, as PostgreSQL's arrays count).
-        Rows are sorted, so that concurrent requests lock them in the same order.
+        Rows are sorted, so that concurrent requests lock them in the same
+        order.
         """
         ordered = sorted(self.rows.items())
         positions: dict[frozenset[str], int] = {}
         for _, (fields, _, _) in ordered:
-            positions.setdefault(fields, len(positions) + 1)
-        return (
-            [subject for (subject, _), _ in ordered],
-            [_json_list(fields) for fields in positions],
-            [str(purpose) for (_, purpose), _ in ordered],
-            [_json_list(row[1]) for _, row in ordered],
-            [positions[row[0]] for _, row in ordered],
-            [row[2] for _, row in ordered],
-        )
+            positions.setdefault(fields, len(positions))
+        field_lists = [sorted(fields) for fields in positions]
+        rows = [
+            (subject, purpose, sorted(grants), positions[fields], reads)
+            for (subject, purpose), (fields, grants, reads) in ordered
+        ]
+        return orjson.dumps(field_lists).decode(), orjson.dumps(rows).decode()
 
 
 async def record(
@@ -115,25 +116,10 @@ async def record(
     """Folds allowed reads into the log with one statement."""
     if not reads.rows:
         return
-    subjects, field_lists, purposes, grants, positions, counts = reads.columns()
+    field_lists, rows = reads.documents()
     conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_query(
-            POSTGRES_UPSERT,
-            [viewer_key, viewer_id, moment.date(), moment, subjects, field_lists,
-             purposes, grants, positions, counts],
-        )  # fmt: skip
-        return
-    day = moment.date()
-    values: list[Any] = []
-    for subject, purpose, grant_list, position, count in zip(
-        subjects, purposes, grants, positions, counts, strict=True
-    ):
-        values += [subject, viewer_key, viewer_id, purpose, day]
-        values += [field_lists[position - 1], grant_list, count, moment, moment]
-    sql = SQLITE_UPSERT.format(rows=", ".join([SQLITE_ROW] * len(subjects)))
-    await conn.execute_query(sql, values)
-
-
-def _json_list(items: Iterable[Any]) -> str:
-    return orjson.dumps(sorted(items)).decode()
+    postgres = conn.capabilities.dialect == "postgres"
+    await conn.execute_query(
+        POSTGRES_UPSERT if postgres else SQLITE_UPSERT,
+        [viewer_key, viewer_id, moment.date(), moment, field_lists, rows],
+    )

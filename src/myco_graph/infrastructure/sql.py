@@ -13,9 +13,10 @@ gets a translation made once per statement:
   cannot infer, are dropped.
 
 Anything else must mean the same in both (no ``now()``: times are
-parameters). Rows are the driver's own, read by position; the drivers differ
-in what they give back for JSON, booleans and times, which ``json_value`` and
-``moment`` even out.
+parameters), or the statement gives SQLite's text itself, as it must for
+JSON aggregates. Rows are the driver's own, read by position; the drivers
+differ in what they give back for JSON, booleans and times, which
+``json_value`` and ``moment`` even out.
 
 Where a caller needs models (the signed-in account, which mutations save),
 ``columns`` lists a model's columns for a SELECT and ``model_from`` turns
@@ -45,10 +46,12 @@ class Statement:
 
     __slots__ = ("postgres", "sqlite")
 
-    def __init__(self, postgres: str) -> None:
+    def __init__(self, postgres: str, sqlite: str | None = None) -> None:
         self.postgres = postgres
-        sqlite = _ANY.sub(r"IN (SELECT value FROM json_each(?\1))", postgres)
-        self.sqlite = _PLACEHOLDER.sub(r"?\1", _CAST.sub("", sqlite))
+        if sqlite is None:
+            sqlite = _ANY.sub(r"IN (SELECT value FROM json_each(?\1))", postgres)
+            sqlite = _CAST.sub("", sqlite)
+        self.sqlite = _PLACEHOLDER.sub(r"?\1", sqlite)
 
 
 async def fetch(statement: Statement, *parameters: Any) -> Sequence[Any]:
