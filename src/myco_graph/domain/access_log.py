@@ -10,7 +10,7 @@ change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 
 import orjson
@@ -77,20 +77,25 @@ class Folded:
             tuple[int, str], tuple[frozenset[str], frozenset[int], int]
         ] = {}
 
-    def add_many(
+    def add(
         self,
         subject_id: int,
         purpose: Purpose,
-        keys: Iterable[str],
-        grant_ids: Iterable[int],
-        reads: int,
+        keys: AbstractSet[str],
+        grant_ids: frozenset[int],
     ) -> None:
+        """Counts one read of each of ``keys`` under ``grant_ids``."""
         # Purpose is a str enum: the member itself is its stored value.
         row = self.rows.get((subject_id, purpose))
-        fields, grants = frozenset(keys), frozenset(grant_ids)
-        if row is not None:
-            fields, grants, reads = row[0] | fields, row[1] | grants, row[2] + reads
-        self.rows[(subject_id, purpose)] = (fields, grants, reads)
+        fields, reads = frozenset(keys), len(keys)
+        if row is None:
+            self.rows[(subject_id, purpose)] = (fields, grant_ids, reads)
+        else:
+            self.rows[(subject_id, purpose)] = (
+                row[0] | fields,
+                row[1] | grant_ids,
+                row[2] + reads,
+            )
 
     def documents(self) -> tuple[str, str]:
         """The distinct field lists, and the rows naming theirs, as JSON texts.

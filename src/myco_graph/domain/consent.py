@@ -100,6 +100,8 @@ class Grant(NamedTuple):
 class Decision:
     grant_id: int | None = None
     reason: Reason | None = None
+    # The grant as the access log records it: made once with the decision.
+    grants: frozenset[int] = frozenset()
 
     @property
     def allowed(self) -> bool:
@@ -114,7 +116,7 @@ SPECIAL_KEYS = frozenset(key for key, spec in catalogue.FIELDS.items() if spec.s
 @functools.lru_cache(maxsize=4096)
 def allowed_by(grant_id: int) -> Decision:
     """The decision "allowed under this grant", made once per grant."""
-    return Decision(grant_id=grant_id)
+    return Decision(grant_id=grant_id, grants=frozenset((grant_id,)))
 
 
 def reaches(grant: Grant, viewer: Viewer, read: Read) -> bool:
@@ -201,6 +203,7 @@ Whose = tuple[int, Purpose, int | None]
 # The grants that cover a set of fields of one member, and those fields.
 Coverage = tuple[tuple[Grant, ...], frozenset[str]]
 NO_GRANTS: tuple[Grant, ...] = ()
+NO_COVERAGE: tuple[Coverage, ...] = ()
 
 
 class Outcome(NamedTuple):
@@ -250,9 +253,9 @@ class Session:
         self.viewer = viewer
         self.remember = remember
         # Per member: their grants grouped by the fields they cover.
-        self._grants: dict[int, list[Coverage]] = {}
+        self._grants: dict[int, Sequence[Coverage]] = {}
         self._values: dict[int, dict[str, Any]] = {}
-        self._loaded: dict[int, set[str]] = {}
+        self._loaded: dict[int, frozenset[str]] = {}
         self._projects: dict[int, bool] = {}
         self._pending = access_log.Folded()
         self._writes: list[asyncio.Task[None]] = []
@@ -344,20 +347,18 @@ class Session:
             known = Decided({}, self._values.setdefault(subject_id, {}), {})
             if self.remember:
                 self._decided[whose] = known
-        decided = known.decisions
-        remaining = set(keys).difference(decided) if decided else keys
+        decisions = known.decisions
+        remaining = keys - decisions.keys() if decisions else keys
         for grants, same in _parts(self._grants.get(subject_id, ()), remaining):
             # Fields covered by the same grants, of the same category, get
             # the same answer: one decision for all of them.
             read = Read(subject_id, next(iter(same)), purpose, project_id)
             decision = decide(viewer, read, grants, moment)
-            decided.update(dict.fromkeys(same, decision))
+            decisions.update(dict.fromkeys(same, decision))
             if decision.reason is not None:
                 known.denied.update(dict.fromkeys(same, decision.reason))
-            elif decision.grant_id is not None:
-                self._pending.add_many(
-                    subject_id, purpose, same, (decision.grant_id,), len(same)
-                )
+            elif decision.grants:
+                self._pending.add(subject_id, purpose, same, decision.grants)
         return known
 
     def _start_writing(self) -> None:
@@ -399,27 +400,30 @@ class Session:
             self._values[subject][key] = unwrap(stored)
 
     async def _load_grants(self, missing: set[int]) -> None:
-        by_subject: dict[int, list[Grant]] = {subject: [] for subject in missing}
+        by_subject: dict[int, list[Grant]] = {}
         for grant in await _grants_of(missing):
-            by_subject[grant.subject_id].append(grant)
-        for subject, grants in by_subject.items():
-            self._grants[subject] = _coverage(grants)
+            by_subject.setdefault(grant.subject_id, []).append(grant)
+        for subject in missing:
+            grants = by_subject.get(subject)
+            self._grants[subject] = _coverage(grants) if grants else NO_COVERAGE
 
     def _missing_values(
         self, wanted: Mapping[Whose, AbstractSet[str]]
     ) -> dict[int, AbstractSet[str]]:
         """The fields of each member not loaded yet, now counted as loaded."""
         missing: dict[int, AbstractSet[str]] = {}
+        loaded_of, values = self._loaded, self._values
         for (subject, _, _), keys in wanted.items():
-            loaded = self._loaded.get(subject)
+            loaded = loaded_of.get(subject)
             if loaded is None:
-                self._loaded[subject] = set(keys)
-                self._values.setdefault(subject, {})
+                # Kept as given: a list hands every member the same frozen set.
+                loaded_of[subject] = frozenset(keys)
+                values.setdefault(subject, {})
                 missing[subject] = keys
             elif not keys <= loaded:
-                needed = keys - loaded
-                loaded |= needed
-                missing[subject] = needed | missing.get(subject, set())
+                needed = frozenset(keys - loaded)
+                loaded_of[subject] = loaded | needed
+                missing[subject] = needed | missing.get(subject, frozenset())
         return missing
 
     async def _memberships(self, projects: set[int]) -> None:
@@ -481,7 +485,7 @@ def _coverage(grants: list[Grant]) -> list[Coverage]:
     group. Otherwise each field goes with the exact set of grants covering it.
     """
     if len(grants) == 1:
-        return [((grants[0],), grants[0].field_keys)]
+        return [((grants[0],), grants[0].field_keys)]  # the usual member
     groups: dict[tuple[Grant, ...], set[str]] = defaultdict(set)
     for key in set().union(*(grant.field_keys for grant in grants)):
         groups[tuple(g for g in grants if key in g.field_keys)].add(key)
