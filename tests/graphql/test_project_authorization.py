@@ -68,6 +68,8 @@ close_pool       -         -        -      yes   yes
 upload_file      -         -        yes    yes   yes
 invite           -         -        -      yes   yes
 decide_request   -         -        -      yes   yes
+list_requests    -         -        -      yes   yes
+list_invitations -         -        -      yes   yes
 remove_member    -         -        -      yes   yes
 update_project   -         -        -      yes   yes
 set_role         -         -        -      -     yes
@@ -355,6 +357,14 @@ async def decide_request(world: World) -> str:
     )
 
 
+async def list_requests(world: World) -> str:
+    return await read(world, "joinRequests { edges { node { role } } }")
+
+
+async def list_invitations(world: World) -> str:
+    return await read(world, "invitations { edges { node { role } } }")
+
+
 async def remove_member(world: World) -> str:
     return await mutate(
         world,
@@ -429,6 +439,8 @@ ACTS: dict[str, Callable[[World], Awaitable[str]]] = {
     "upload_file": upload_file,
     "invite": invite,
     "decide_request": decide_request,
+    "list_requests": list_requests,
+    "list_invitations": list_invitations,
     "remove_member": remove_member,
     "update_project": update_project,
     "set_role": set_role,

@@ -369,6 +369,29 @@ async def accept_invitation(
     await _activate(project, member, row, issuer)
 
 
+async def decline_invitation(project_id: int, member: Account) -> None:
+    """The invited member says no: the invitation is gone, nothing else."""
+    await _drop_pending(project_id, member.id, MembershipState.INVITED)
+
+
+async def cancel_request(project_id: int, member: Account) -> None:
+    """The member takes back a request to join that staff have not decided."""
+    await _drop_pending(project_id, member.id, MembershipState.REQUESTED)
+
+
+async def _drop_pending(
+    project_id: int, member_id: int, state: MembershipState
+) -> None:
+    # The same answer whether the project exists or not: a private project
+    # stays unknown to anyone it did not invite.
+    dropped = await ProjectMember.filter(
+        project_id=project_id, account_id=member_id, state=state
+    ).delete()
+    if not dropped:
+        what = "invitation to" if state is MembershipState.INVITED else "request for"
+        raise NotFound(f"No pending {what} this project.")
+
+
 async def decide_request(
     project: Project, member_id: int, approve: bool, issuer: grants.Issuer
 ) -> None:
@@ -408,9 +431,14 @@ async def leave(project: Project, member: Account) -> None:
 
 
 async def remove_member(project: Project, actor: Actor, member_id: int) -> None:
+    """Removes a member; for an invitation or a request, takes it back."""
     row = await ProjectMember.get_or_none(project_id=project.id, account_id=member_id)
     if row is None:
         raise NotFound("No such member in this project.")
+    if row.state is not MembershipState.ACTIVE:
+        # Nobody left: the project's members are not told of it.
+        await row.delete()
+        return
     if row.role is ProjectRole.OWNER or (
         row.role is ProjectRole.ADMIN and actor is not Actor.OWNER
     ):

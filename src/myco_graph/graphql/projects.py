@@ -151,6 +151,16 @@ class Project(MessagesOfProject, PollsOfProject, PoolsOfProject, FilesOfProject)
         await authorize(info, self.id, Operation.DECIDE_REQUEST)
         return await _members(info, self.id, MembershipState.REQUESTED, first, after)
 
+    @strawberry.field(
+        description="Invitations not answered yet, for the project's staff; "
+        "removeProjectMember takes one back."
+    )
+    async def invitations(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[ProjectMember]:
+        await authorize(info, self.id, Operation.INVITE)
+        return await _members(info, self.id, MembershipState.INVITED, first, after)
+
     @classmethod
     def of(cls, row: models.Project) -> Project:
         return cls(
@@ -262,7 +272,8 @@ def _sharing(given: SharingInput | None) -> Sharing:
     return given.sharing() if given is not None else NO_SHARING
 
 
-async def _payload(info: Info, project_id: int) -> ProjectPayload:
+async def project_payload(info: Info, project_id: int) -> ProjectPayload:
+    """The payload of a change to a project: the project as the viewer now sees it."""
     forget_access(info, project_id)
     return ProjectPayload(
         user_errors=[], project=await visible_project(info, project_id)
@@ -314,7 +325,7 @@ class ProjectMutation:
         row = await projects.create(
             owner, input.name, input.summary, visibility, sharing, issuer(info)
         )
-        return await _payload(info, row.id)
+        return await project_payload(info, row.id)
 
     @strawberry.mutation
     @user_errors
@@ -324,7 +335,7 @@ class ProjectMutation:
         project_id = project_id_of(input.project_id)
         project, _ = await authorize(info, project_id, Operation.UPDATE_PROJECT)
         await projects.update(project, input.summary)
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation(
         description="Asks to join a public project, or accepts an invitation; "
@@ -348,7 +359,7 @@ class ProjectMutation:
             project, _ = await authorize(info, project_id, Operation.REQUEST_TO_JOIN)
             member = info.context.require_kind(AccountKind.MEMBER)
             await projects.request_to_join(project, member, sharing, issuer(info))
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation
     @user_errors
@@ -358,7 +369,7 @@ class ProjectMutation:
         project_id = project_id_of(input.project_id)
         project, _ = await authorize(info, project_id, Operation.INVITE)
         await projects.invite(project, member_id_of(input.member_id), issuer(info))
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation
     @user_errors
@@ -370,7 +381,7 @@ class ProjectMutation:
         await projects.decide_request(
             project, member_id_of(input.member_id), input.approve, issuer(info)
         )
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation
     @user_errors
@@ -378,7 +389,7 @@ class ProjectMutation:
         project_id = project_id_of(input.project_id)
         project, _ = await authorize(info, project_id, Operation.LEAVE)
         await projects.leave(project, info.context.require_viewer())
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation
     @user_errors
@@ -388,7 +399,7 @@ class ProjectMutation:
         project_id = project_id_of(input.project_id)
         project, actor = await authorize(info, project_id, Operation.REMOVE_MEMBER)
         await projects.remove_member(project, actor, member_id_of(input.member_id))
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation
     @user_errors
@@ -399,7 +410,7 @@ class ProjectMutation:
         project, _ = await authorize(info, project_id, Operation.SET_ROLE)
         role = models.ProjectRole(input.role.value)
         await projects.set_role(project, member_id_of(input.member_id), role)
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
     @strawberry.mutation(description="Changes what you share with a project.")
     @user_errors
@@ -412,7 +423,7 @@ class ProjectMutation:
         await projects.set_sharing(
             project, member, _sharing(input.sharing), issuer(info)
         )
-        return await _payload(info, project_id)
+        return await project_payload(info, project_id)
 
 
 async def _concerned(

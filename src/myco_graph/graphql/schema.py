@@ -30,6 +30,7 @@ from myco_graph.graphql.execution import Executor
 from myco_graph.graphql.federation_status import FederationStatusQuery
 from myco_graph.graphql.files import File, FileMutation
 from myco_graph.graphql.instances import InstanceMutation, InstanceQuery
+from myco_graph.graphql.invitations import InvitationMutation, InvitationQuery
 from myco_graph.graphql.limits import limit_extensions
 from myco_graph.graphql.members import MemberMutation, MemberQuery, MemberSubscription
 from myco_graph.graphql.polls import Poll, PollMutation
@@ -75,6 +76,7 @@ Query = merge_types(
         ProfileQuery,
         ShareQuery,
         ProjectQuery,
+        InvitationQuery,
         InstanceQuery,
         RemoteQuery,
         FederationStatusQuery,
@@ -89,6 +91,7 @@ Mutation = merge_types(
         ConsentMutation,
         ShareMutation,
         ProjectMutation,
+        InvitationMutation,
         DiscussionMutation,
         PollMutation,
         PoolMutation,
