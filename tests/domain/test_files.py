@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -13,9 +14,9 @@ from myco_graph.domain import files
 from myco_graph.domain.files import DownloadSigner, Incoming, UploadPolicy
 from myco_graph.domain.models import Event, StoredFile
 from myco_graph.domain.projects import Actor
-from myco_graph.errors import BadUserInput, Forbidden
+from myco_graph.errors import BadUserInput, Forbidden, NotFound
 from myco_graph.infrastructure.config import UPLOAD_TYPES, Settings
-from myco_graph.infrastructure.storage import LocalStorage
+from myco_graph.infrastructure.storage import LocalStorage, new_key
 from tests.project_support import (
     MINIMAL_PDF,
     jpeg_with_gps,
@@ -346,6 +347,30 @@ async def test_a_refused_upload_stores_nothing(database: None, tmp_path: Path) -
 
     assert await StoredFile.all().count() == 0
     assert stored_under(tmp_path) == []
+
+
+async def test_bytes_no_file_names_are_swept_once_old_enough(
+    database: None, tmp_path: Path
+) -> None:
+    owner = await make_account("olga")
+    project = await make_project(owner)
+    storage = LocalStorage(tmp_path)
+    kept = await files.upload(
+        project, owner, Incoming("a.pdf", None, MINIMAL_PDF), POLICY, storage
+    )
+    orphan, young_orphan = new_key(), new_key()
+    await storage.put(orphan, b"left by a crashed upload")
+    await storage.put(young_orphan, b"an upload still being recorded")
+    for key in (kept.storage_key, orphan):
+        os.utime(storage.path(key), (1_000, 1_000))
+
+    removed = await files.sweep_orphans(storage, before=2_000)
+
+    assert removed == 1
+    assert await storage.read(kept.storage_key) == MINIMAL_PDF
+    assert await storage.read(young_orphan) == b"an upload still being recorded"
+    with pytest.raises(NotFound):
+        await storage.read(orphan)
 
 
 async def test_another_member_may_not_delete_a_file_but_staff_may(

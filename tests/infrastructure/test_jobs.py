@@ -80,6 +80,7 @@ def test_worker_runs_every_registered_job_and_the_periodic_ones() -> None:
     assert set(registry) <= names
     purge = crons["myco_graph.domain.maintenance.purge_stale_rows"]
     assert purge.minute == {0}
+    assert "myco_graph.domain.maintenance.sweep_orphaned_file_bytes" in crons
 
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,29 @@ def test_files_go_under_the_data_dir_unless_a_storage_dir_is_set(
     assert isinstance(storage := storage_for(default), LocalStorage)
     assert storage.root == (tmp_path / "files").resolve()
     assert chosen.files_dir == tmp_path / "elsewhere"
+
+
+async def test_keys_before_a_moment_are_listed_and_stale_partials_removed(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+    old, recent = new_key(), new_key()
+    await storage.put(old, b"old")
+    await storage.put(recent, b"recent")
+    os.utime(storage.path(old), (1_000, 1_000))
+    stale = storage.path(old).with_name(f".{new_key()}.0a1b2c3d.partial")
+    stale.write_bytes(b"half")
+    os.utime(stale, (1_000, 1_000))
+    fresh = storage.path(recent).with_name(f".{new_key()}.0a1b2c3d.partial")
+    fresh.write_bytes(b"half")
+
+    listed = [key async for batch in storage.keys_before(2_000) for key in batch]
+
+    assert listed == [old]
+    assert not stale.exists() and fresh.exists()
+
+
+async def test_an_empty_storage_lists_no_keys(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "never-written")
+
+    assert [batch async for batch in storage.keys_before(time.time())] == []

@@ -20,6 +20,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from PIL import Image, ImageCms, ImageOps, ImageSequence
 from tortoise.transactions import in_transaction
@@ -323,6 +324,25 @@ async def _discard(storage: Storage, key: str, file_id: int | None) -> None:
         await storage.delete(key)
     except BackendUnavailable:
         log.warning("file bytes not deleted", extra={"file_id": file_id})
+
+
+async def sweep_orphans(storage: Storage, before: float) -> int:
+    """Deletes bytes stored before ``before`` that no file row names.
+
+    They are what an upload left when its process died before its row was
+    committed, or a deletion whose bytes could not be removed at the time:
+    unreachable, never shown, but still someone's photo on the disk.
+    """
+    removed = 0
+    async for keys in storage.keys_before(before):
+        rows = StoredFile.filter(storage_key__in=keys)
+        named: set[Any] = set(await rows.values_list("storage_key", flat=True))
+        for key in keys:
+            if key not in named:
+                await _discard(storage, key, None)
+                removed += 1
+    log.info("swept orphaned file bytes", extra={"count": removed})
+    return removed
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,8 @@ from myco_graph.errors import BackendUnavailable, NotFound, ServiceError
 from myco_graph.infrastructure.config import Settings
 
 KEY = re.compile(r"[0-9a-f]{40}")
+# How many keys a listing hands over at once.
+BATCH = 500
 
 
 def new_key() -> str:
@@ -37,6 +40,14 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Removes the bytes under ``key``; a missing key is not an error."""
+        ...
+
+    def keys_before(self, moment: float) -> AsyncIterator[list[str]]:
+        """The keys whose bytes were stored before ``moment`` (Unix time), in batches.
+
+        What interrupted writes left behind before that moment, under no key,
+        is removed on the way.
+        """
         ...
 
 
@@ -65,6 +76,14 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._remove, self.path(key))
 
+    async def keys_before(self, moment: float) -> AsyncIterator[list[str]]:
+        # One folder of the first level at a time: a listing never holds
+        # more than a 256th of the storage.
+        for folder in await asyncio.to_thread(self._folders):
+            keys = await asyncio.to_thread(self._scan, folder, moment)
+            for start in range(0, len(keys), BATCH):
+                yield keys[start : start + BATCH]
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         # Written aside, then renamed: a reader never sees half a file, and a
@@ -82,6 +101,34 @@ class LocalStorage:
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
             raise BackendUnavailable("file storage could not write") from exc
+
+    def _folders(self) -> list[Path]:
+        try:
+            return sorted(path for path in self.root.iterdir() if path.is_dir())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise BackendUnavailable("file storage could not be listed") from exc
+
+    @staticmethod
+    def _scan(folder: Path, moment: float) -> list[str]:
+        keys = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    # Another process may remove an entry meanwhile: skipped.
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.stat().st_mtime >= moment:
+                            continue
+                        if KEY.fullmatch(entry.name):
+                            keys.append(entry.name)
+                        elif entry.name.endswith(".partial"):
+                            os.unlink(entry.path)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise BackendUnavailable("file storage could not be listed") from exc
+        return keys
 
     @staticmethod
     def _read(path: Path) -> bytes:
