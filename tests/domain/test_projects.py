@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from tortoise.transactions import in_transaction
 
 from myco_graph.domain import grants, profile, projects
 from myco_graph.domain.consent import Read, Reason, Viewer, read_values
@@ -21,6 +24,7 @@ from myco_graph.domain.models import (
 )
 from myco_graph.domain.projects import Actor, Operation, Sharing
 from myco_graph.errors import BadUserInput, Forbidden, NotFound
+from myco_graph.infrastructure.config import Settings
 from tests.helpers import row_counts
 from tests.project_support import make_account
 
@@ -354,3 +358,61 @@ async def test_invited_person_has_no_role_to_change_yet() -> None:
 
     with pytest.raises(NotFound):
         await projects.set_role(project, alice.id, ProjectRole.ADMIN)
+
+
+# Searching public projects --------------------------------------------------------
+
+
+async def test_search_finds_public_projects_by_name_or_summary_ignoring_case() -> None:
+    owner = await make_account("olga")
+    seeds = await projects.create(
+        owner, "Seeds", "", Visibility.PUBLIC, NOTHING, ISSUER
+    )
+    tools = await projects.create(
+        owner, "Tools", "Lending SEEDLINGS", Visibility.PUBLIC, NOTHING, ISSUER
+    )
+    await projects.create(owner, "Seedbank", "", Visibility.PRIVATE, NOTHING, ISSUER)
+
+    found = await projects.public("  seed ").order_by("id")
+    everything = await projects.public("   ")
+
+    assert [project.id for project in found] == [seeds.id, tools.id]
+    assert {project.handle for project in everything} == {"Seeds", "Tools"}
+
+
+class Rollback(Exception):
+    """Undoes the transaction it leaves."""
+
+
+# Enough public projects that scanning them all is no longer the cheap way.
+MANY_PROJECTS = """
+WITH made AS (
+    INSERT INTO names (key, created_at)
+    SELECT 'many-' || i, now() FROM generate_series(1, 20000) AS i
+    RETURNING id, key
+)
+INSERT INTO projects (name_id, handle, summary, visibility, created_at)
+SELECT id, key, 'About ' || md5(key), 'public', now() FROM made
+"""
+
+
+async def test_search_reads_the_trigram_indexes(settings: Settings) -> None:
+    if not settings.uses_postgres:
+        pytest.skip("the trigram indexes are PostgreSQL's; SQLite scans")
+    sql = projects.public("seed").sql(params_inline=True)
+
+    with contextlib.suppress(Rollback):
+        async with in_transaction() as conn:
+            await conn.execute_script(MANY_PROJECTS)
+            # As autovacuum would: new rows move from GIN's pending list into
+            # the index, and the planner learns the table's new size.
+            await conn.execute_script(
+                "SELECT gin_clean_pending_list('projects_handle_trgm'),"
+                " gin_clean_pending_list('projects_summary_trgm'); ANALYZE projects"
+            )
+            _, rows = await conn.execute_query(f"EXPLAIN {sql}")
+            raise Rollback
+
+    # An index whose expression differs from the ORM's would be left unused.
+    plan = "\n".join(row[0] for row in rows)
+    assert "projects_handle_trgm" in plan and "projects_summary_trgm" in plan

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from myco_graph.domain import catalogue, events, grants, names
@@ -148,6 +150,19 @@ async def standing(
     if account is None:
         return project, Actor.ANONYMOUS
     return project, ROLE_ACTORS[ProjectRole(role)] if role else Actor.OUTSIDER
+
+
+def public(search: str | None = None) -> QuerySet[Project]:
+    """Public projects, those whose name or summary holds ``search`` if given.
+
+    The match ignores case; on PostgreSQL, trigram indexes serve it (see
+    migration 0008).
+    """
+    query = Project.filter(visibility=Visibility.PUBLIC)
+    term = (search or "").strip()
+    if term:
+        query = query.filter(Q(handle__icontains=term) | Q(summary__icontains=term))
+    return query
 
 
 async def member_count(project_id: int) -> int:

@@ -10,7 +10,6 @@ from typing import Any
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
-from tortoise.expressions import Q
 
 from myco_graph.domain import grants, listings, models, projects
 from myco_graph.domain.events import project_channel
@@ -289,11 +288,7 @@ class ProjectQuery:
         after: str | None = None,
         search: str | None = None,
     ) -> Connection[Project]:
-        query = models.Project.filter(visibility=Visibility.PUBLIC)
-        if search and search.strip():
-            term = search.strip()
-            query = query.filter(Q(handle__icontains=term) | Q(summary__icontains=term))
-        return await connection(query, Project.of, first, after)
+        return await connection(projects.public(search), Project.of, first, after)
 
     @strawberry.field(description="A project by its name, if you may see it.")
     async def project(self, info: Info, name: str) -> Project | None:
