@@ -485,7 +485,7 @@ def _coverage(grants: list[Grant]) -> list[Coverage]:
     group. Otherwise each field goes with the exact set of grants covering it.
     """
     if len(grants) == 1:
-        return [((grants[0],), grants[0].field_keys)]  # the usual member
+        return [((grants[0],), grants[0].field_keys)]
     groups: dict[tuple[Grant, ...], set[str]] = defaultdict(set)
     for key in set().union(*(grant.field_keys for grant in grants)):
         groups[tuple(g for g in grants if key in g.field_keys)].add(key)
