@@ -209,3 +209,36 @@ async def test_pending_memberships_need_a_signed_in_member(
     cancelled = await api(CANCEL, variables)
 
     assert listed.codes == declined.codes == cancelled.codes == ["UNAUTHENTICATED"]
+
+
+PAGE = """
+query Page($after: String) {
+  myInvitations(first: 1, after: $after) {
+    edges { node { name } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+async def test_invitations_page_newest_first(
+    api: GraphQLClient, settings: Settings
+) -> None:
+    first = await quick_crew(
+        api, settings, owner="olga", members=(), outsiders=("alice",)
+    )
+    second = await quick_crew(api, settings, owner="oscar", members=(), outsiders=())
+    alice = await viewer_id(api, first["alice"])
+    await ok(api, INVITE, first["olga"], projectId=first.project_id, memberId=alice)
+    await ok(api, INVITE, second["oscar"], projectId=second.project_id, memberId=alice)
+
+    page = (await api(PAGE, token=first["alice"])).data["myInvitations"]
+    after = page["pageInfo"]["endCursor"]
+    rest = (await api(PAGE, {"after": after}, token=first["alice"])).data[
+        "myInvitations"
+    ]
+
+    assert [edge["node"]["name"] for edge in page["edges"]] == ["oscars"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    assert [edge["node"]["name"] for edge in rest["edges"]] == ["olgas"]
+    assert rest["pageInfo"]["hasNextPage"] is False
