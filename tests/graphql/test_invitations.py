@@ -7,19 +7,14 @@ from typing import Any
 from myco_graph.domain.models import Event, ProjectMember
 from myco_graph.infrastructure.config import Settings
 from tests.helpers import GraphQLClient, row_counts
-from tests.project_support import global_id, ok, quick_crew, viewer_id
-
-INVITE = """
-mutation Invite($input: ProjectMemberInput!) {
-  inviteToProject(input: $input) { userErrors { field code } }
-}
-"""
-
-JOIN = """
-mutation Join($input: JoinProjectInput!) {
-  joinProject(input: $input) { project { viewerRole } userErrors { field code } }
-}
-"""
+from tests.project_support import (
+    INVITE,
+    JOIN,
+    global_id,
+    ok,
+    quick_crew,
+    viewer_id,
+)
 
 MY_INVITATIONS = """
 { myInvitations { edges { node { projectId name summary visibility invitedAt } } } }
