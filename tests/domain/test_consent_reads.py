@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
-from myco_graph.domain import grants, profile
+from myco_graph.domain import consent, grants, profile
 from myco_graph.domain.consent import Read, Reason, Viewer, read_values
 from myco_graph.domain.models import (
     AccessLogEntry,
@@ -76,6 +77,33 @@ async def test_allowed_read_returns_the_value_and_denied_read_its_reason() -> No
 
     assert (genres.decision.grant_id, genres.value) == (grant_id, ["jazz"])
     assert (city.decision.reason, city.value) == (Reason.NOT_SHARED, None)
+
+
+async def test_a_failed_grant_read_fails_the_reads_and_leaves_nothing_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The values load beside the grants: it must be over when the error leaves.
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    await profile.set_values(alice, {GENRES: ["jazz"]})
+    await give(alice, [GENRES])
+
+    async def unreadable(subjects: object) -> list[consent.Grant]:
+        await asyncio.sleep(0)
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(consent, "_grants_of", unreadable)
+
+    with pytest.raises(ConnectionError):
+        await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+
+    loading = [
+        task
+        for task in asyncio.all_tasks()
+        if "_load_values" in repr(task.get_coro()) and not task.done()
+    ]
+    assert loading == []
+    assert await log_rows(alice) == []
 
 
 async def test_project_grant_reaches_active_project_members_within_it() -> None:

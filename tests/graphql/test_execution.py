@@ -7,6 +7,9 @@ the odd values that send a field back to graphql-core's path are the cases.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from enum import Enum
 from typing import Any
 
@@ -188,3 +191,47 @@ async def test_a_prepared_value_is_read_instead_of_running_its_resolver() -> Non
 async def test_a_prepared_field_left_unset_runs_its_resolver() -> None:
     data = (await answers(box(), Executor, False))["data"]["box"]
     assert data["total"] == 7 and data["first"]["name"] == "n"
+
+
+class RequestContext:
+    """Stands for a request's context and all its loaders hold."""
+
+
+async def test_a_request_is_freed_as_soon_as_it_is_answered() -> None:
+    # Without the collector: nothing of the request may be held in a cycle.
+    context = RequestContext()
+    held = weakref.ref(context)
+    schema = schema_for(box(), Executor)
+    gc.disable()
+    try:
+        result = await schema.execute(
+            QUERY, variable_values={"skip": False}, context_value=context
+        )
+        assert not result.errors
+        del context, result
+        assert held() is None
+    finally:
+        gc.enable()
+
+
+async def test_resolvers_gather_and_track_work_through_their_helpers() -> None:
+    tracked: list[str] = []
+
+    async def note(word: str) -> str:
+        await asyncio.sleep(0)
+        tracked.append(word)
+        return word
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def words(self, info: strawberry.Info) -> list[str]:
+            info._raw_info.async_helpers.track([note("tracked"), "not awaitable"])
+            return await info._raw_info.async_helpers.gather([note("a"), note("b")])
+
+    schema = strawberry.Schema(query=Query, execution_context_class=Executor)
+    result = await schema.execute("{ words }")
+
+    assert result.data == {"words": ["a", "b"]}
+    await asyncio.sleep(0.01)
+    assert sorted(tracked) == ["a", "b", "tracked"]

@@ -314,18 +314,27 @@ class Session:
         subjects = {subject for subject, _, _ in wanted}
         projects = {project for _, _, project in wanted if project is not None}
         unknown = projects - self._projects.keys()
-        if unknown and self.viewer.account_id is not None:
-            await asyncio.gather(
-                self._load(wanted, subjects), self._memberships(unknown)
-            )
-        else:
-            await self._load(wanted, subjects)
-        viewer = self._viewer()
-        moment = now()
-        decided = {
-            whose: self._decide_profile(viewer, whose, keys, moment)
-            for whose, keys in wanted.items()
-        }
+        if self.viewer.account_id is None:
+            unknown = set()
+        # Deciding needs no value: the values load while the grants are read
+        # and the fields decided, and are awaited once all is decided.
+        missing = self._missing_values(wanted)
+        values = asyncio.ensure_future(self._load_values(missing)) if missing else None
+        try:
+            await self._load_grants_and_memberships(subjects, unknown)
+            viewer = self._viewer()
+            moment = now()
+            decided = {
+                whose: self._decide_profile(viewer, whose, keys, moment)
+                for whose, keys in wanted.items()
+            }
+        except BaseException:
+            if values is not None:
+                # Not left running unwatched; the first failure is the one raised.
+                await asyncio.gather(values, return_exceptions=True)
+            raise
+        if values is not None:
+            await values
         if self.remember and not self._writes and self._pending.rows:
             # The first batch of a request is logged while the rest of the
             # response is being built; flush() waits for it before anything
@@ -375,17 +384,16 @@ class Session:
         writes, self._writes = self._writes, []
         await asyncio.gather(*writes)
 
-    async def _load(
-        self, wanted: Mapping[Whose, AbstractSet[str]], subjects: set[int]
+    async def _load_grants_and_memberships(
+        self, subjects: set[int], projects: set[int]
     ) -> None:
-        """Reads the values and grants the session lacks, side by side."""
-        values = self._missing_values(wanted)
+        """Reads the grants the session lacks and the viewer's memberships."""
         grants = subjects - self._grants.keys() - {self.viewer.account_id}
         reads: list[Awaitable[None]] = []
-        if values:
-            reads.append(self._load_values(values))
         if grants:
             reads.append(self._load_grants(grants))
+        if projects:
+            reads.append(self._memberships(projects))
         if len(reads) > 1:
             await asyncio.gather(*reads)
         elif reads:

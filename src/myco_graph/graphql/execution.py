@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -109,11 +111,38 @@ class _Plain:
 Step = tuple[str, FieldDetailsList, _Plain | None]
 
 
+def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+    return gather_with_cancel(*values)
+
+
+def _helpers(executor: Executor) -> GraphQLResolveInfoHelpers:
+    """The helpers resolvers get, reaching their executor only weakly.
+
+    graphql-core's own are methods of the executor, which holds them: a
+    reference cycle, so every request's executor, context and all that its
+    loaders had read (a page's values, grants and consent decisions) stayed
+    in memory after the response until the garbage collector came by, and
+    made it come several times as often. Without the cycle they go as soon
+    as the response is done. The executor lives as long as any of its work:
+    that work runs in its own coroutines.
+    """
+    track = weakref.WeakMethod(executor.track_async_work)
+
+    def track_async_work(values: Sequence[Any]) -> None:
+        method = track()
+        if method is None:
+            raise RuntimeError("asynchronous work tracked after its operation ended")
+        method(values)
+
+    return GraphQLResolveInfoHelpers(gather=_gather, track=track_async_work)
+
+
 class Executor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, with plain attributes read without ceremony."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.async_helpers = _helpers(self)
         self._plans: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
         # Strawberry always passes a manager; it wraps resolvers only when an
         # extension hooks into them.
