@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -88,11 +88,11 @@ async def test_a_failed_grant_read_fails_the_reads_and_leaves_nothing_running(
     await profile.set_values(alice, {GENRES: ["jazz"]})
     await give(alice, [GENRES])
 
-    async def unreadable(subjects: object) -> list[consent.Grant]:
+    async def unreadable(subjects: object) -> dict[int, list[consent.Coverage]]:
         await asyncio.sleep(0)
         raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(consent, "_grants_of", unreadable)
+    monkeypatch.setattr(consent, "_coverages_of", unreadable)
 
     with pytest.raises(ConnectionError):
         await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
@@ -104,6 +104,26 @@ async def test_a_failed_grant_read_fails_the_reads_and_leaves_nothing_running(
     ]
     assert loading == []
     assert await log_rows(alice) == []
+
+
+async def test_a_grant_read_before_expires_on_time_for_later_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Parsed grants are kept while they stay the same; expiry is not a
+    # change to them, so each read must still weigh it against its own time.
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    await profile.set_values(alice, {GENRES: ["jazz"]})
+    expiry = datetime.now(UTC) + timedelta(hours=1)
+    await give(alice, [GENRES], expires_at=expiry)
+    read = Read(alice.id, GENRES, Purpose.DISPLAY)
+
+    [before] = await read_values(viewer(bob), [read])
+    monkeypatch.setattr(consent, "now", lambda: expiry + timedelta(seconds=1))
+    [after] = await read_values(viewer(bob), [read])
+
+    assert before.value == ["jazz"]
+    assert (after.decision.reason, after.value) == (Reason.EXPIRED, None)
 
 
 async def test_project_grant_reaches_active_project_members_within_it() -> None:

@@ -86,32 +86,36 @@ class Folded:
     ) -> None:
         """Counts one read of each of ``keys`` under ``grant_ids``."""
         # Purpose is a str enum: the member itself is its stored value.
-        row = self.rows.get((subject_id, purpose))
-        fields, reads = frozenset(keys), len(keys)
+        whose = (subject_id, purpose)
+        row = self.rows.get(whose)
+        fields = frozenset(keys)
         if row is None:
-            self.rows[(subject_id, purpose)] = (fields, grant_ids, reads)
+            self.rows[whose] = (fields, grant_ids, len(fields))
         else:
-            self.rows[(subject_id, purpose)] = (
+            self.rows[whose] = (
                 row[0] | fields,
                 row[1] | grant_ids,
-                row[2] + reads,
+                row[2] + len(fields),
             )
 
     def documents(self) -> tuple[str, str]:
         """The distinct field lists, and the rows naming theirs, as JSON texts.
 
-        Rows are sorted, so that concurrent requests lock them in the same
-        order.
+        The statement itself sorts the rows, so that concurrent requests
+        lock them in the same order.
         """
-        ordered = sorted(self.rows.items())
         positions: dict[frozenset[str], int] = {}
-        for _, (fields, _, _) in ordered:
-            positions.setdefault(fields, len(positions))
-        field_lists = [sorted(fields) for fields in positions]
         rows = [
-            (subject, purpose, sorted(grants), positions[fields], reads)
-            for (subject, purpose), (fields, grants, reads) in ordered
+            (
+                subject,
+                purpose,
+                list(grants),
+                positions.setdefault(fields, len(positions)),
+                reads,
+            )
+            for (subject, purpose), (fields, grants, reads) in self.rows.items()
         ]
+        field_lists = [sorted(fields) for fields in positions]
         return orjson.dumps(field_lists).decode(), orjson.dumps(rows).decode()
 
 

@@ -119,32 +119,50 @@ def allowed_by(grant_id: int) -> Decision:
     return Decision(grant_id=grant_id, grants=frozenset((grant_id,)))
 
 
-def reaches(grant: Grant, viewer: Viewer, read: Read) -> bool:
-    """True when the grant's audience includes the viewer for this read."""
-    match grant.audience:
-        case Audience.PUBLIC:
-            return True
-        case Audience.COOP:
-            # The coop's members: not its staff accounts, not brands.
-            return viewer.kind is AccountKind.MEMBER
-        case Audience.MEMBER:
-            # An anonymous viewer's id is None too: it must not match a grant
-            # whose audience id is missing.
-            return (
-                viewer.account_id is not None
-                and viewer.kind is not AccountKind.BRAND
-                and grant.audience_id == viewer.account_id
-            )
-        case Audience.BRAND:
-            return viewer.kind is AccountKind.BRAND and (
-                grant.audience_id == viewer.account_id
-            )
-        case Audience.PROJECT:
-            return (
-                read.project_id is not None
-                and grant.audience_id == read.project_id
-                and read.project_id in viewer.projects
-            )
+# Enum members read once, here: reading one off its class costs Python 3.11
+# about as much as a function call, and the decision runs for every field
+# group of every profile a page shows.
+PUBLIC, COOP, MEMBER, BRAND, PROJECT = (
+    Audience.PUBLIC,
+    Audience.COOP,
+    Audience.MEMBER,
+    Audience.BRAND,
+    Audience.PROJECT,
+)
+MEMBER_ACCOUNT, BRAND_ACCOUNT = AccountKind.MEMBER, AccountKind.BRAND
+OFFER_MATCHING = Purpose.OFFER_MATCHING
+NOT_SHARED = DENIED[Reason.NOT_SHARED]
+EXPIRED = DENIED[Reason.EXPIRED]
+WITHDRAWN = DENIED[Reason.WITHDRAWN]
+PURPOSE_MISMATCH = DENIED[Reason.PURPOSE_MISMATCH]
+EXPLICIT_REQUIRED = DENIED[Reason.EXPLICIT_REQUIRED]
+
+
+def reaches(grant: Grant, viewer: Viewer, project_id: int | None) -> bool:
+    """True when the grant's audience includes the viewer, reading within
+    ``project_id`` (or within no project)."""
+    audience = grant.audience
+    if audience is COOP:
+        # The coop's members: not its staff accounts, not brands.
+        return viewer.kind is MEMBER_ACCOUNT
+    if audience is PUBLIC:
+        return True
+    if audience is MEMBER:
+        # An anonymous viewer's id is None too: it must not match a grant
+        # whose audience id is missing.
+        return (
+            viewer.account_id is not None
+            and viewer.kind is not BRAND_ACCOUNT
+            and grant.audience_id == viewer.account_id
+        )
+    if audience is BRAND:
+        return viewer.kind is BRAND_ACCOUNT and grant.audience_id == viewer.account_id
+    if audience is PROJECT:
+        return (
+            project_id is not None
+            and grant.audience_id == project_id
+            and project_id in viewer.projects
+        )
     return False
 
 
@@ -158,23 +176,37 @@ def decide(
     purpose says why not (withdrawn, expired, or not explicit enough), and a
     live grant for another purpose means the purpose does not match.
     """
-    if viewer.account_id == read.subject_id:
+    subject_id, key, purpose, project_id = read
+    return _decide(viewer, subject_id, key, purpose, project_id, grants, moment)
+
+
+def _decide(
+    viewer: Viewer,
+    subject_id: int,
+    key: str,
+    purpose: Purpose,
+    project_id: int | None,
+    grants: Iterable[Grant],
+    moment: datetime,
+) -> Decision:
+    """:func:`decide`, for a read given by its parts."""
+    if viewer.account_id == subject_id:
         return OWN
-    special = read.key in SPECIAL_KEYS
-    if special and read.purpose is Purpose.OFFER_MATCHING:
+    special = key in SPECIAL_KEYS
+    if special and purpose is OFFER_MATCHING:
         # Special categories never target offers, whatever a grant says.
-        return DENIED[Reason.NOT_SHARED]
+        return NOT_SHARED
     newest: Grant | None = None
     usable: Grant | None = None
     other_purpose_active = False
     for grant in grants:
         if (
-            grant.subject_id != read.subject_id
-            or read.key not in grant.field_keys
-            or not reaches(grant, viewer, read)
+            grant.subject_id != subject_id
+            or key not in grant.field_keys
+            or not reaches(grant, viewer, project_id)
         ):
             continue
-        if grant.purpose is not read.purpose:
+        if grant.purpose is not purpose:
             other_purpose_active = other_purpose_active or grant.active(moment)
             continue
         if newest is None or grant.id > newest.id:
@@ -189,21 +221,24 @@ def decide(
         return allowed_by(usable.id)
     if newest is not None:
         if newest.withdrawn_at is not None:
-            return DENIED[Reason.WITHDRAWN]
+            return WITHDRAWN
         if newest.active(moment):
-            return DENIED[Reason.EXPLICIT_REQUIRED]
-        return DENIED[Reason.EXPIRED]
+            return EXPLICIT_REQUIRED
+        return EXPIRED
     if other_purpose_active:
-        return DENIED[Reason.PURPOSE_MISMATCH]
-    return DENIED[Reason.NOT_SHARED]
+        return PURPOSE_MISMATCH
+    return NOT_SHARED
 
 
 # A profile read one way: subject, purpose, and the project it is read within.
 Whose = tuple[int, Purpose, int | None]
 # The grants that cover a set of fields of one member, and those fields.
 Coverage = tuple[tuple[Grant, ...], frozenset[str]]
+# Fields of one member decided together: the grants covering them, and them.
+Part = tuple[tuple[Grant, ...], AbstractSet[str]]
 NO_GRANTS: tuple[Grant, ...] = ()
 NO_COVERAGE: tuple[Coverage, ...] = ()
+NO_KEYS: frozenset[str] = frozenset()
 
 
 class Outcome(NamedTuple):
@@ -215,20 +250,29 @@ class Outcome(NamedTuple):
 
 @dataclass(slots=True)
 class Decided:
-    """One profile read one way: each decided field's decision, and the values.
+    """One profile read one way: the fields decided, their decisions, the values.
 
-    ``values`` holds the member's stored values, allowed or not: readers show
-    a value only where its decision allows it. ``denied`` gives the reason of
-    each refused field, so that building a profile looks at no decision of
-    the fields it shows.
+    Fields decided together share one decision: ``parts`` holds each group
+    with its decision, and ``keys`` every field decided so far. ``values``
+    holds the member's stored values, allowed or not: readers show a value
+    only where its decision allows it. ``denied`` gives the reason of each
+    refused field, so that building a profile looks at no decision of the
+    fields it shows.
     """
 
-    decisions: dict[str, Decision]
     values: dict[str, Any]
+    keys: frozenset[str]
+    parts: list[tuple[AbstractSet[str], Decision]]
     denied: dict[str, Reason]
 
+    def decision(self, key: str) -> Decision:
+        for keys, decision in self.parts:
+            if key in keys:
+                return decision
+        raise KeyError(key)
+
     def outcome(self, key: str) -> Outcome:
-        decision = self.decisions[key]
+        decision = self.decision(key)
         if decision.reason is not None:
             return Outcome(decision)
         return Outcome(decision, self.values.get(key))
@@ -293,26 +337,37 @@ class Session:
 
     async def read_profiles(
         self,
-        subject_ids: Iterable[int],
-        keys: Iterable[str],
+        subject_ids: Sequence[int],
+        keys: frozenset[str],
         purpose: Purpose,
         project_id: int | None = None,
-    ) -> None:
-        """Decides the same fields of several profiles, as a list shows them."""
-        fields = frozenset(keys)
-        await self.decide_profiles(
-            {(subject, purpose, project_id): fields for subject in subject_ids}
-        )
+    ) -> list[Decided]:
+        """Decides the same fields of several profiles, as a list shows them.
+
+        The profiles come back in the order of ``subject_ids``.
+        """
+        wanted = {(subject, purpose, project_id): keys for subject in subject_ids}
+        projects = set() if project_id is None else {project_id}
+        decided = await self._decide_batch(wanted, set(subject_ids), projects)
+        return [decided[(subject, purpose, project_id)] for subject in subject_ids]
 
     async def decide_profiles(
         self, wanted: Mapping[Whose, AbstractSet[str]]
     ) -> dict[Whose, Decided]:
         """Decides the wanted fields of each profile (read one way), as one batch."""
+        subjects = {subject for subject, _, _ in wanted}
+        projects = {project for _, _, project in wanted if project is not None}
+        return await self._decide_batch(wanted, subjects, projects)
+
+    async def _decide_batch(
+        self,
+        wanted: Mapping[Whose, AbstractSet[str]],
+        subjects: set[int],
+        projects: set[int],
+    ) -> dict[Whose, Decided]:
         if not self.remember:
             self._grants, self._values, self._loaded = {}, {}, {}
             self._projects = {}
-        subjects = {subject for subject, _, _ in wanted}
-        projects = {project for _, _, project in wanted if project is not None}
         unknown = projects - self._projects.keys()
         if self.viewer.account_id is None:
             unknown = set()
@@ -322,12 +377,7 @@ class Session:
         values = asyncio.ensure_future(self._load_values(missing)) if missing else None
         try:
             await self._load_grants_and_memberships(subjects, unknown)
-            viewer = self._viewer()
-            moment = now()
-            decided = {
-                whose: self._decide_profile(viewer, whose, keys, moment)
-                for whose, keys in wanted.items()
-            }
+            decided = self._decide_all(wanted)
         except BaseException:
             if values is not None:
                 # Not left running unwatched; the first failure is the one raised.
@@ -345,30 +395,54 @@ class Session:
             await asyncio.sleep(0)
         return decided
 
-    def _decide_profile(
-        self, viewer: Viewer, whose: Whose, keys: AbstractSet[str], moment: datetime
-    ) -> Decided:
-        """Decides fields of one profile read one way; logs the allowed ones."""
-        subject_id, purpose, project_id = whose
+    def _decide_all(
+        self, wanted: Mapping[Whose, AbstractSet[str]]
+    ) -> dict[Whose, Decided]:
+        """Decides the wanted fields of each profile; logs the allowed ones.
+
+        One loop for the whole batch, with what it looks up held in locals:
+        a page runs it for each of its profiles.
+        """
+        viewer, moment = self._viewer(), now()
         # A session that does not remember decides afresh for every batch.
-        known = self._decided.get(whose) if self.remember else None
-        if known is None:
-            known = Decided({}, self._values.setdefault(subject_id, {}), {})
-            if self.remember:
-                self._decided[whose] = known
-        decisions = known.decisions
-        remaining = keys - decisions.keys() if decisions else keys
-        for grants, same in _parts(self._grants.get(subject_id, ()), remaining):
-            # Fields covered by the same grants, of the same category, get
-            # the same answer: one decision for all of them.
-            read = Read(subject_id, next(iter(same)), purpose, project_id)
-            decision = decide(viewer, read, grants, moment)
-            decisions.update(dict.fromkeys(same, decision))
-            if decision.reason is not None:
-                known.denied.update(dict.fromkeys(same, decision.reason))
-            elif decision.grants:
-                self._pending.add(subject_id, purpose, same, decision.grants)
-        return known
+        known_of = self._decided if self.remember else {}
+        values_of, grants_of, pending = self._values, self._grants, self._pending
+        decided: dict[Whose, Decided] = {}
+        for whose, keys in wanted.items():
+            subject_id, purpose, project_id = whose
+            known = known_of.get(whose)
+            if known is None:
+                values = values_of.setdefault(subject_id, {})
+                known = Decided(values, NO_KEYS, [], {})
+                known_of[whose] = known
+            decided[whose] = known
+            remaining = keys - known.keys if known.keys else keys
+            if not remaining:
+                continue
+            known.keys = known.keys | remaining if known.keys else frozenset(remaining)
+            coverages = grants_of.get(subject_id, NO_COVERAGE)
+            if (
+                len(coverages) == 1
+                and remaining <= coverages[0][1]
+                and SPECIAL_KEYS.isdisjoint(remaining)
+            ):
+                # The usual profile: one grant covers every wanted field.
+                parts: Iterable[Part] = ((coverages[0][0], remaining),)
+            else:
+                parts = _parts(coverages, remaining)
+            for grants, same in parts:
+                # Fields covered by the same grants, of the same category, get
+                # the same answer: one decision for all of them.
+                key = next(iter(same))
+                decision = _decide(
+                    viewer, subject_id, key, purpose, project_id, grants, moment
+                )
+                known.parts.append((same, decision))
+                if decision.reason is not None:
+                    known.denied.update(dict.fromkeys(same, decision.reason))
+                elif decision.grants:
+                    pending.add(subject_id, purpose, same, decision.grants)
+        return decided
 
     def _start_writing(self) -> None:
         pending, self._pending = self._pending, access_log.Folded()
@@ -403,17 +477,15 @@ class Session:
         # A list's profiles all want the same fields: one set, many times.
         distinct = {id(keys): keys for keys in missing.values()}
         keys: set[str] = set().union(*distinct.values())
+        values = self._values
         # A row may be one this session had loaded already: the same value.
         for subject, key, stored in await stored_values(missing.keys(), keys):
-            self._values[subject][key] = unwrap(stored)
+            values[subject][key] = unwrap(stored)
 
     async def _load_grants(self, missing: set[int]) -> None:
-        by_subject: dict[int, list[Grant]] = {}
-        for grant in await _grants_of(missing):
-            by_subject.setdefault(grant.subject_id, []).append(grant)
+        found = await _coverages_of(missing)
         for subject in missing:
-            grants = by_subject.get(subject)
-            self._grants[subject] = _coverage(grants) if grants else NO_COVERAGE
+            self._grants[subject] = found.get(subject, NO_COVERAGE)
 
     def _missing_values(
         self, wanted: Mapping[Whose, AbstractSet[str]]
@@ -454,9 +526,7 @@ class Session:
         return replace(self.viewer, projects=self.viewer.projects | member_of)
 
 
-def _parts(
-    coverages: Sequence[Coverage], keys: AbstractSet[str]
-) -> list[tuple[tuple[Grant, ...], AbstractSet[str]]]:
+def _parts(coverages: Sequence[Coverage], keys: AbstractSet[str]) -> list[Part]:
     """``keys`` split by the grants covering them and by category.
 
     Each part gets one decision: its fields are covered by the same grants
@@ -464,14 +534,7 @@ def _parts(
     """
     if not keys:
         return []
-    if (
-        len(coverages) == 1
-        and keys <= coverages[0][1]
-        and SPECIAL_KEYS.isdisjoint(keys)
-    ):
-        # The usual profile: one grant covers every wanted field.
-        return [(coverages[0][0], keys)]
-    parts: list[tuple[tuple[Grant, ...], AbstractSet[str]]] = []
+    parts: list[Part] = []
     remaining = set(keys)
     for grants, covered in [*coverages, (NO_GRANTS, None)]:
         part = remaining if covered is None else remaining & covered
@@ -486,18 +549,18 @@ def _parts(
     return parts
 
 
-def _coverage(grants: list[Grant]) -> list[Coverage]:
+def _coverage(grants: list[Grant]) -> tuple[Coverage, ...]:
     """A member's grants grouped by the fields they cover, each field once.
 
     Most members have a grant or two per purpose; a single grant is its own
     group. Otherwise each field goes with the exact set of grants covering it.
     """
     if len(grants) == 1:
-        return [((grants[0],), grants[0].field_keys)]
+        return (((grants[0],), grants[0].field_keys),)
     groups: dict[tuple[Grant, ...], set[str]] = defaultdict(set)
     for key in set().union(*(grant.field_keys for grant in grants)):
         groups[tuple(g for g in grants if key in g.field_keys)].add(key)
-    return [(covering, frozenset(keys)) for covering, keys in groups.items()]
+    return tuple((covering, frozenset(keys)) for covering, keys in groups.items())
 
 
 # Enum members by stored value: a look-up, cheaper than calling the enum.
@@ -512,18 +575,31 @@ SELECT account_id, key, value FROM profile_values
 WHERE account_id = ANY($1) AND key = ANY($2)
 """)
 # What the decision reads of a grant, in Grant's order; receipts stay in the
-# database. A page's grants come as one JSON document, parsed in one call:
-# a row per grant cost the driver more than every decision of the page.
+# database. A page's grants come in one row: the members, and for each its
+# grants as one JSON text, which _coverage_of parses once for as long as it
+# stays the same. (A row per grant cost the driver more than every decision
+# of the page.) PostgreSQL sends two arrays, which the driver reads without
+# any parsing; SQLite two JSON arrays.
 _GRANT = """id, subject_id, audience, audience_id, purpose, {keys}, explicit,
     expires_at, withdrawn_at"""
 GRANTS = sql.Statement(
     f"""
-SELECT json_agg(json_build_array({_GRANT.format(keys="field_keys::text")}))::text
-FROM consent_grants WHERE subject_id = ANY($1)
+SELECT array_agg(subject_id), array_agg(grants) FROM (
+    SELECT subject_id,
+        json_agg(json_build_array({_GRANT.format(keys="field_keys")}))::text AS grants
+    FROM consent_grants WHERE subject_id = ANY($1) GROUP BY subject_id
+) AS per_member
 """,  # noqa: S608 - the text is a constant
+    # "|| ''" makes each member's document plain text, which the outer array
+    # holds as a string, as PostgreSQL's does.
     sqlite=f"""
-SELECT json_group_array(json_array({_GRANT.format(keys="field_keys")}))
-FROM consent_grants WHERE subject_id IN (SELECT value FROM json_each($1))
+SELECT json_group_array(subject_id), json_group_array(grants) FROM (
+    SELECT subject_id,
+        json_group_array(json_array({_GRANT.format(keys="json(field_keys)")})) || ''
+        AS grants
+    FROM consent_grants WHERE subject_id IN (SELECT value FROM json_each($1))
+    GROUP BY subject_id
+)
 """,  # noqa: S608
 )
 
@@ -536,35 +612,45 @@ async def stored_values(
     return [(subject, key, sql.json_value(value)) for subject, key, value in rows]
 
 
-@functools.lru_cache(maxsize=1024)
-def _field_set(text: str) -> frozenset[str]:
-    """A grant's fields: most grants of a page list the same ones, parsed once."""
-    return frozenset(orjson.loads(text))
+async def _coverages_of(subjects: Collection[int]) -> dict[int, Sequence[Coverage]]:
+    """These members' grants, grouped by the fields they cover (see _coverage)."""
+    [(members, grants)] = await sql.fetch(GRANTS, list(subjects))
+    if members is None:  # nobody here has granted anything
+        return {}
+    return {
+        subject: _coverage_of(text)
+        for subject, text in zip(
+            sql.json_value(members), sql.json_value(grants), strict=True
+        )
+    }
 
 
-def _time(stored: str | None) -> datetime | None:
-    return None if stored is None else datetime.fromisoformat(stored)
+@functools.lru_cache(maxsize=4096)
+def _coverage_of(text: str) -> tuple[Coverage, ...]:
+    """One member's grants, from the JSON text the database made of them.
 
-
-async def _grants_of(subjects: Collection[int]) -> list[Grant]:
-    """These members' grants, from the one JSON document the database makes."""
-    rows = await sql.fetch(GRANTS, sorted(subjects))
-    document = rows[0][0] if rows else None
-    return [
+    The same text is the same grants: a grant changes only by being
+    withdrawn, or erased, and either changes the text. So a text is parsed
+    once while a page is read again and again, and whatever changes is read
+    anew. What comes out is never changed, so requests share it.
+    """
+    time = datetime.fromisoformat
+    grants = [
         Grant(
             grant_id,
             subject_id,
             AUDIENCES[audience],
             audience_id,
             PURPOSES[purpose],
-            _field_set(keys),
+            frozenset(keys),
             bool(explicit),
-            _time(expires_at),
-            _time(withdrawn_at),
+            None if expires_at is None else time(expires_at),
+            None if withdrawn_at is None else time(withdrawn_at),
         )
         for (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
-             expires_at, withdrawn_at) in orjson.loads(document or "[]")
+             expires_at, withdrawn_at) in orjson.loads(text)
     ]  # fmt: skip
+    return _coverage(grants)
 
 
 async def read_values(viewer: Viewer, reads: Sequence[Read]) -> list[Outcome]:

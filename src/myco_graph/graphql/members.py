@@ -119,11 +119,8 @@ class MemberQuery:
         keys = requested_keys(info, ("edges", "node", "profile"))
         convert = functools.partial(Member.listed, profile_keys=keys)
         page = await connection(query, convert, first, after)
-        listed = [
-            (edge.node, ProfileAccess(edge.node.id, Purpose.DISPLAY))
-            for edge in page.edges
-        ]
-        await prepare_profiles(info, listed, keys)
+        listed = [(edge.node, edge.node.id) for edge in page.edges]
+        await prepare_profiles(info, listed, keys, Purpose.DISPLAY)
         return page
 
 

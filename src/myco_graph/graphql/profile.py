@@ -251,23 +251,29 @@ class Listed(Protocol):
 
 
 async def prepare_profiles(
-    info: Info, listed: Sequence[tuple[Listed, ProfileAccess]], keys: tuple[str, ...]
+    info: Info,
+    listed: Sequence[tuple[Listed, int]],
+    keys: tuple[str, ...],
+    purpose: Purpose,
+    project_id: int | None = None,
 ) -> None:
     """Decides the profiles of a list's items in one batch and sets them on each.
 
-    ``keys`` are the fields the query selects under the list's profiles (see
-    requested_keys), so the access log records exactly what was asked for.
-    Each item's profile is then read as a plain attribute (its resolver is
-    prepared). A session that keeps nothing between batches (a websocket)
-    leaves the items to their resolvers, which decide in the tick's batch.
+    Each item comes with its member's id; a list reads all its profiles for
+    one purpose, within one project or none. ``keys`` are the fields the
+    query selects under the list's profiles (see requested_keys), so the
+    access log records exactly what was asked for. Each item's profile is
+    then read as a plain attribute (its resolver is prepared). A session
+    that keeps nothing between batches (a websocket) leaves the items to
+    their resolvers, which decide in the tick's batch.
     """
     session = consent_session(info.context)
     if not keys or not listed or not session.remember:
         return
-    fields = _key_set(keys)
-    decided = await session.decide_profiles({access: fields for _, access in listed})
-    for item, access in listed:
-        item.listed_profile = _built(keys, decided[access])
+    subjects = [subject for _, subject in listed]
+    decided = await session.read_profiles(subjects, _key_set(keys), purpose, project_id)
+    for (item, _), one in zip(listed, decided, strict=True):
+        item.listed_profile = _built(keys, one)
 
 
 def _section_type(section: Section) -> type:
@@ -378,7 +384,7 @@ def profile_of(
     if keys is None:
         keys = requested_keys(info, ())
     decided = consent_session(info.context).decided(access)
-    if decided is not None and decided.decisions.keys() >= _key_set(keys):
+    if decided is not None and decided.keys >= _key_set(keys):
         return _built(keys, decided)
     return _read_and_build(info, access, keys)
 

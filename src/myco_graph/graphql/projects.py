@@ -111,12 +111,10 @@ async def _members(
     rows = await listings.members(project_id, state, first, position(first, after))
     keys = requested_keys(info, PROFILE_PATH)
     page = wrapped(rows, functools.partial(ProjectMember.of, profile_keys=keys), after)
-    purpose = Purpose.PROJECT_COLLABORATION
-    listed = [
-        (edge.node, ProfileAccess(edge.node.account_id, purpose, project_id))
-        for edge in page.edges
-    ]
-    await prepare_profiles(info, listed, keys)
+    listed = [(edge.node, edge.node.account_id) for edge in page.edges]
+    await prepare_profiles(
+        info, listed, keys, Purpose.PROJECT_COLLABORATION, project_id
+    )
     return page
 
 
