@@ -139,8 +139,10 @@ EXPLICIT_REQUIRED = DENIED[Reason.EXPLICIT_REQUIRED]
 
 
 def reaches(grant: Grant, viewer: Viewer, project_id: int | None) -> bool:
-    """True when the grant's audience includes the viewer, reading within
-    ``project_id`` (or within no project)."""
+    """True when the grant's audience includes the viewer.
+
+    ``project_id`` is the project the read is made within, if any.
+    """
     audience = grant.audience
     if audience is COOP:
         # The coop's members: not its staff accounts, not brands.
@@ -349,7 +351,11 @@ class Session:
         wanted = {(subject, purpose, project_id): keys for subject in subject_ids}
         projects = set() if project_id is None else {project_id}
         decided = await self._decide_batch(wanted, set(subject_ids), projects)
-        return [decided[(subject, purpose, project_id)] for subject in subject_ids]
+        if len(decided) == len(subject_ids):
+            return decided
+        # A member listed twice: both places show the one decided profile.
+        by_whose = dict(zip(wanted, decided, strict=True))
+        return [by_whose[(subject, purpose, project_id)] for subject in subject_ids]
 
     async def decide_profiles(
         self, wanted: Mapping[Whose, AbstractSet[str]]
@@ -357,14 +363,16 @@ class Session:
         """Decides the wanted fields of each profile (read one way), as one batch."""
         subjects = {subject for subject, _, _ in wanted}
         projects = {project for _, _, project in wanted if project is not None}
-        return await self._decide_batch(wanted, subjects, projects)
+        decided = await self._decide_batch(wanted, subjects, projects)
+        return dict(zip(wanted, decided, strict=True))
 
     async def _decide_batch(
         self,
         wanted: Mapping[Whose, AbstractSet[str]],
         subjects: set[int],
         projects: set[int],
-    ) -> dict[Whose, Decided]:
+    ) -> list[Decided]:
+        """The profiles of ``wanted`` decided, in its order."""
         if not self.remember:
             self._grants, self._values, self._loaded = {}, {}, {}
             self._projects = {}
@@ -395,9 +403,7 @@ class Session:
             await asyncio.sleep(0)
         return decided
 
-    def _decide_all(
-        self, wanted: Mapping[Whose, AbstractSet[str]]
-    ) -> dict[Whose, Decided]:
+    def _decide_all(self, wanted: Mapping[Whose, AbstractSet[str]]) -> list[Decided]:
         """Decides the wanted fields of each profile; logs the allowed ones.
 
         One loop for the whole batch, with what it looks up held in locals:
@@ -407,15 +413,15 @@ class Session:
         # A session that does not remember decides afresh for every batch.
         known_of = self._decided if self.remember else {}
         values_of, grants_of, pending = self._values, self._grants, self._pending
-        decided: dict[Whose, Decided] = {}
+        decided: list[Decided] = []
         for whose, keys in wanted.items():
             subject_id, purpose, project_id = whose
             known = known_of.get(whose)
             if known is None:
-                values = values_of.setdefault(subject_id, {})
-                known = Decided(values, NO_KEYS, [], {})
+                # Every member of the batch has its values (see _missing_values).
+                known = Decided(values_of[subject_id], NO_KEYS, [], {})
                 known_of[whose] = known
-            decided[whose] = known
+            decided.append(known)
             remaining = keys - known.keys if known.keys else keys
             if not remaining:
                 continue
@@ -456,7 +462,10 @@ class Session:
         if self._pending.rows:
             self._start_writing()
         writes, self._writes = self._writes, []
-        await asyncio.gather(*writes)
+        if len(writes) == 1:
+            await writes[0]  # as a request's reads usually are: one batch
+        elif writes:
+            await asyncio.gather(*writes)
 
     async def _load_grants_and_memberships(
         self, subjects: set[int], projects: set[int]
@@ -484,8 +493,8 @@ class Session:
 
     async def _load_grants(self, missing: set[int]) -> None:
         found = await _coverages_of(missing)
-        for subject in missing:
-            self._grants[subject] = found.get(subject, NO_COVERAGE)
+        self._grants.update(dict.fromkeys(missing, NO_COVERAGE))
+        self._grants.update(found)
 
     def _missing_values(
         self, wanted: Mapping[Whose, AbstractSet[str]]
