@@ -286,10 +286,11 @@ class Session:
     A batch (:meth:`read_profiles` for a list's profiles, :meth:`read` for
     any reads) costs at most one statement for values, one for the grants
     of members not seen yet in this session, and one for the viewer's
-    project memberships when it reads within a project. Fields of one member
-    covered by the same grants are decided together, by one call of
-    :func:`decide`. Allowed reads by someone else wait in the session until
-    :meth:`flush` folds them into the access log with one statement.
+    project memberships when it reads within a project; the values load
+    while the rest is read and decided. Fields of one member covered by the
+    same grants are decided together, by one decision (see :func:`decide`).
+    Allowed reads by someone else are folded into the access log with one
+    statement, which :meth:`flush` waits for.
 
     A session that lives long (a websocket) must see withdrawals at once:
     ``remember=False`` reloads grants and values for every batch.
