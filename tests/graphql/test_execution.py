@@ -226,6 +226,7 @@ async def test_resolvers_gather_and_track_work_through_their_helpers() -> None:
     class Query:
         @strawberry.field
         async def words(self, info: strawberry.Info) -> list[str]:
+            # strawberry's Info keeps graphql-core's, which carries the helpers.
             info._raw_info.async_helpers.track([note("tracked"), "not awaitable"])
             return await info._raw_info.async_helpers.gather([note("a"), note("b")])
 
