@@ -22,6 +22,7 @@ import uvicorn
 from tortoise import Tortoise, connections
 
 from myco_graph.app import create_app
+from myco_graph.domain import consent
 from myco_graph.infrastructure import db
 from myco_graph.infrastructure.config import Settings
 from tests.helpers import GraphQLClient
@@ -118,6 +119,8 @@ async def clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     if "server" not in request.fixturenames:
         return
+    # What the process keeps of the data goes with it.
+    consent.forget_kept_grants()
     conn = connections.get("default")
     assert Tortoise.apps is not None
     # Table names come from the models, never from a request.

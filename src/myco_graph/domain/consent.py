@@ -285,12 +285,13 @@ class Session:
 
     A batch (:meth:`read_profiles` for a list's profiles, :meth:`read` for
     any reads) costs at most one statement for values, one for the grants
-    of members not seen yet in this session, and one for the viewer's
-    project memberships when it reads within a project; the values load
-    while the rest is read and decided. Fields of one member covered by the
-    same grants are decided together, by one decision (see :func:`decide`).
-    Allowed reads by someone else are folded into the access log with one
-    statement, which :meth:`flush` waits for.
+    of members not seen yet in this session (their digests; a second one
+    reads those the process has not kept parsed, see _coverages_of), and
+    one for the viewer's project memberships when it reads within a
+    project; the values load while the rest is read and decided. Fields of
+    one member covered by the same grants are decided together, by one
+    decision (see :func:`decide`). Allowed reads by someone else are folded
+    into the access log with one statement, which :meth:`flush` waits for.
 
     A session that lives long (a websocket) must see withdrawals at once:
     ``remember=False`` reloads grants and values for every batch.
@@ -584,34 +585,44 @@ VALUES = sql.Statement("""
 SELECT account_id, key, value FROM profile_values
 WHERE account_id = ANY($1) AND key = ANY($2)
 """)
-# What the decision reads of a grant, in Grant's order; receipts stay in the
-# database. A page's grants come in one row: the members, and for each its
-# grants as one JSON text, which _coverage_of parses once for as long as it
-# stays the same. (A row per grant cost the driver more than every decision
-# of the page.) PostgreSQL sends two arrays, which the driver reads without
-# any parsing; SQLite two JSON arrays.
-_GRANT = """id, subject_id, audience, audience_id, purpose, {keys}, explicit,
-    expires_at, withdrawn_at"""
-GRANTS = sql.Statement(
-    f"""
-SELECT array_agg(subject_id), array_agg(grants) FROM (
-    SELECT subject_id,
-        json_agg(json_build_array({_GRANT.format(keys="field_keys")}))::text AS grants
-    FROM consent_grants WHERE subject_id = ANY($1) GROUP BY subject_id
-) AS per_member
-""",  # noqa: S608 - the text is a constant
-    # "|| ''" makes each member's document plain text, which the outer array
-    # holds as a string, as PostgreSQL's does.
-    sqlite=f"""
-SELECT json_group_array(subject_id), json_group_array(grants) FROM (
-    SELECT subject_id,
-        json_group_array(json_array({_GRANT.format(keys="json(field_keys)")})) || ''
-        AS grants
-    FROM consent_grants WHERE subject_id IN (SELECT value FROM json_each($1))
-    GROUP BY subject_id
+# A page's grants, read from consent_digests (see ConsentDigest): for each
+# member, the digest of their grants' document, or with it the document
+# itself, which holds what the decision reads of each grant, in Grant's
+# order. A page's members come in one row, as arrays, which the driver
+# reads without any parsing (a row per member cost it more than every
+# decision of the page); SQLite sends JSON arrays.
+DIGESTS = sql.Statement(
+    """
+SELECT array_agg(subject_id), array_agg(digest) FROM consent_digests
+WHERE subject_id = ANY($1)
+""",
+    sqlite="""
+SELECT json_group_array(subject_id), json_group_array(digest) FROM consent_digests
+WHERE subject_id IN (SELECT value FROM json_each($1))
+""",
 )
-""",  # noqa: S608
+DOCUMENTS = sql.Statement(
+    """
+SELECT array_agg(subject_id), array_agg(digest), array_agg(grants)
+FROM consent_digests WHERE subject_id = ANY($1)
+""",
+    sqlite="""
+SELECT json_group_array(subject_id), json_group_array(digest),
+    json_group_array(grants)
+FROM consent_digests WHERE subject_id IN (SELECT value FROM json_each($1))
+""",
 )
+# Parsed grants the process keeps, by member and digest: a digest names one
+# document, so a kept entry is never out of date, only no longer asked for.
+# The first kept goes first once there are this many: a page's worth of
+# members many times over.
+KEPT_GRANTS = 8192
+_kept: dict[tuple[int, str], tuple[Coverage, ...]] = {}
+
+
+def forget_kept_grants() -> None:
+    """Drops the parsed grants the process keeps, as when a database is emptied."""
+    _kept.clear()
 
 
 async def stored_values(
@@ -623,26 +634,52 @@ async def stored_values(
 
 
 async def _coverages_of(subjects: Collection[int]) -> dict[int, Sequence[Coverage]]:
-    """These members' grants, grouped by the fields they cover (see _coverage)."""
-    [(members, grants)] = await sql.fetch(GRANTS, list(subjects))
+    """These members' grants, grouped by the fields they cover (see _coverage).
+
+    One statement reads their digests; the grants of members whose digest
+    the process has not kept are read in a second one and kept.
+    """
+    [(members, digests)] = await sql.fetch(DIGESTS, list(subjects))
     if members is None:  # nobody here has granted anything
         return {}
-    return {
-        subject: _coverage_of(text)
-        for subject, text in zip(
-            sql.json_value(members), sql.json_value(grants), strict=True
-        )
-    }
+    found: dict[int, Sequence[Coverage]] = {}
+    unknown: list[int] = []
+    for whose in zip(sql.json_value(members), sql.json_value(digests), strict=True):
+        coverage = _kept.get(whose)
+        if coverage is None:
+            unknown.append(whose[0])
+        else:
+            found[whose[0]] = coverage
+    if unknown:
+        found.update(await _read_coverages(unknown))
+    return found
 
 
-@functools.lru_cache(maxsize=4096)
-def _coverage_of(text: str) -> tuple[Coverage, ...]:
-    """One member's grants, from the JSON text the database made of them.
+async def _read_coverages(subjects: list[int]) -> dict[int, Sequence[Coverage]]:
+    """These members' grants, parsed from their documents and kept."""
+    [(members, digests, documents)] = await sql.fetch(DOCUMENTS, subjects)
+    if members is None:  # withdrawn and erased since their digests were read
+        return {}
+    found: dict[int, Sequence[Coverage]] = {}
+    for subject, digest, document in zip(
+        sql.json_value(members),
+        sql.json_value(digests),
+        sql.json_value(documents),
+        strict=True,
+    ):
+        # The document read now, even if it changed since the digest was:
+        # it is the newer one, and it is kept by its own digest.
+        coverage = found[subject] = _parse_coverage(document)
+        if len(_kept) >= KEPT_GRANTS:
+            del _kept[next(iter(_kept))]
+        _kept[(subject, digest)] = coverage
+    return found
 
-    The same text is the same grants: a grant changes only by being
-    withdrawn, or erased, and either changes the text. So a text is parsed
-    once while a page is read again and again, and whatever changes is read
-    anew. What comes out is never changed, so requests share it.
+
+def _parse_coverage(document: str) -> tuple[Coverage, ...]:
+    """One member's grants, from the JSON document the database keeps of them.
+
+    What comes out is never changed, so requests share it.
     """
     time = datetime.fromisoformat
     grants = [
@@ -658,7 +695,7 @@ def _coverage_of(text: str) -> tuple[Coverage, ...]:
             None if withdrawn_at is None else time(withdrawn_at),
         )
         for (grant_id, subject_id, audience, audience_id, purpose, keys, explicit,
-             expires_at, withdrawn_at) in orjson.loads(text)
+             expires_at, withdrawn_at) in orjson.loads(document)
     ]  # fmt: skip
     return _coverage(grants)
 

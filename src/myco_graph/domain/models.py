@@ -201,6 +201,32 @@ class ConsentGrant(Model):
         indexes = [Index(fields=["subject_id", "id"])]
 
 
+class ConsentDigest(Model):
+    """A member's grants as the consent decision reads them, kept by the database.
+
+    Every page of members reads the grants of everyone on it, and grants
+    change rarely: triggers on ``consent_grants`` (see the migration that
+    made this table) rewrite the row in the same transaction as any change
+    to a member's grants, so ``grants`` is always the JSON document of them
+    all and ``digest`` changes whenever it does. A process keeps what it
+    parsed by digest and reads only digests for pages it has seen. Written
+    by those triggers only.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    subject: fields.OneToOneRelation[Account] = fields.OneToOneField(
+        "models.Account", related_name="consent_digest", on_delete=fields.CASCADE
+    )
+    subject_id: int
+    # SHA-256 of ``grants`` in hex on PostgreSQL; SQLite, which has no hash
+    # function, keeps the document itself here.
+    digest = fields.TextField()
+    grants = fields.TextField()
+
+    class Meta:
+        table = "consent_digests"
+
+
 class AccessLogEntry(Model):
     """Reads of a member's values by someone else, folded per viewer and day.
 
