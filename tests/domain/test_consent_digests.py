@@ -2,7 +2,8 @@
 
 The consent decision trusts ``consent_digests`` instead of reading the
 grants themselves: these tests hold it to every change a member's grants go
-through, and to the process that keeps grants parsed by digest.
+through, and the process, which keeps grants parsed by digest and the
+decisions made under them, to reading each one afresh as it should.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from myco_graph.domain.models import (
     Audience,
     ConsentDigest,
     ConsentGrant,
+    MembershipState,
+    ProjectMember,
+    ProjectRole,
     Purpose,
 )
 from myco_graph.domain.profile import set_values
 from myco_graph.infrastructure import db
 from myco_graph.infrastructure.config import Settings
-from tests.consent_support import make_account
+from tests.consent_support import make_account, make_project
 from tests.helpers import count_statements
 
 pytestmark = pytest.mark.usefixtures("server")
@@ -44,11 +48,13 @@ async def give(
     keys: list[str],
     purpose: Purpose = Purpose.DISPLAY,
     expires_at: datetime | None = None,
+    audience: Audience = Audience.COOP,
+    audience_id: int | None = None,
 ) -> int:
     request = grants.GrantRequest(
         field_keys=keys,
-        audience=Audience.COOP,
-        audience_id=None,
+        audience=audience,
+        audience_id=audience_id,
         purpose=purpose,
         expires_at=expires_at,
         explicit=False,
@@ -159,8 +165,9 @@ async def test_grants_already_kept_cost_one_statement_and_new_ones_two() -> None
         fresh = await consent._coverages_of([alice.id])
 
     assert (first.count, again.count, changed.count) == (2, 1, 2)
-    assert [keys for _, keys in kept[alice.id]] == [frozenset({GENRES})]
-    assert {key for _, keys in fresh[alice.id] for key in keys} == {GENRES, CITY}
+    assert [keys for _, keys in kept[alice.id].coverages] == [frozenset({GENRES})]
+    covered = {key for _, keys in fresh[alice.id].coverages for key in keys}
+    assert covered == {GENRES, CITY}
     assert await consent._coverages_of([bob.id]) == {}
 
 
@@ -232,3 +239,104 @@ async def test_the_migration_fills_in_grants_made_before_it(settings: Settings) 
         await db.migrate(settings)
 
     assert {m.id: await kept_row(m) for m in (alice, bob)} == made_by_triggers
+
+
+# Decisions kept under a member's grants --------------------------------------
+
+
+def reader(account: Account) -> Viewer:
+    return Viewer(account_id=account.id, kind=account.kind)
+
+
+async def shown(viewer: Viewer, *reads: Read) -> list[Any]:
+    """The values each read shows, or its reason when it is refused."""
+    outcomes = await read_values(viewer, list(reads))
+    return [o.decision.reason or o.value for o in outcomes]
+
+
+async def test_a_members_own_values_never_stand_for_anyone_elses() -> None:
+    # Members without grants share what was decided under no grant; what a
+    # member sees of their own profile is not part of it.
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    await set_values(alice, {GENRES: ["jazz"]})
+    await set_values(bob, {GENRES: ["folk"]})
+    alices, bobs = (Read(m.id, GENRES, Purpose.DISPLAY) for m in (alice, bob))
+
+    assert await shown(reader(alice), alices) == [["jazz"]]
+    assert await shown(reader(alice), bobs) == [Reason.NOT_SHARED]
+    assert await shown(reader(bob), alices) == [Reason.NOT_SHARED]
+    assert await shown(reader(bob), bobs) == [["folk"]]
+
+
+async def test_what_one_viewer_may_read_is_not_kept_for_another() -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    carol = await make_account("carol")
+    await set_values(alice, {GENRES: ["jazz"]})
+    await give(alice, [GENRES], audience=Audience.MEMBER, audience_id=bob.id)
+    read = Read(alice.id, GENRES, Purpose.DISPLAY)
+
+    assert await shown(reader(bob), read) == [["jazz"]]
+    assert await shown(reader(carol), read) == [Reason.NOT_SHARED]
+    assert await shown(reader(bob), read) == [["jazz"]]
+
+
+async def test_joining_a_project_opens_what_its_members_share_with_it() -> None:
+    alice = await make_account("alice")
+    carol = await make_account("carol")
+    project = await make_project("choir", alice)
+    await set_values(alice, {GENRES: ["folk"]})
+    collaboration = Purpose.PROJECT_COLLABORATION
+    await give(alice, [GENRES], collaboration, None, Audience.PROJECT, project.id)
+    read = Read(alice.id, GENRES, collaboration, project.id)
+
+    before = await shown(reader(carol), read)
+    await ProjectMember.create(
+        project=project,
+        account=carol,
+        role=ProjectRole.MEMBER,
+        state=MembershipState.ACTIVE,
+    )
+    after = await shown(reader(carol), read)
+
+    assert (before, after) == ([Reason.NOT_SHARED], [["folk"]])
+
+
+async def test_kept_decisions_follow_the_first_of_several_expiries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    await set_values(alice, {GENRES: ["jazz"], CITY: "Lyon"})
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    later = soon + timedelta(hours=1)
+    await give(alice, [GENRES], expires_at=later)
+    await give(alice, [CITY], expires_at=soon)
+    reads = (
+        Read(alice.id, GENRES, Purpose.DISPLAY),
+        Read(alice.id, CITY, Purpose.DISPLAY),
+    )
+
+    seen = [await shown(reader(bob), *reads)]
+    for moment in (soon, later):
+        monkeypatch.setattr(consent, "now", lambda moment=moment: moment)
+        seen.append(await shown(reader(bob), *reads))
+
+    assert seen == [
+        [["jazz"], "Lyon"],
+        [["jazz"], Reason.EXPIRED],
+        [Reason.EXPIRED, Reason.EXPIRED],
+    ]
+
+
+async def test_kept_decisions_stay_bounded_per_member() -> None:
+    alice = await make_account("alice")
+    await give(alice, [GENRES])
+    readers = [await make_account(f"reader{n}") for n in range(40)]
+
+    for one in readers:
+        await shown(reader(one), Read(alice.id, GENRES, Purpose.DISPLAY))
+
+    [kept] = [g for (subject, _), g in consent._kept.items() if subject == alice.id]
+    assert 0 < len(kept.made) <= consent.MemberGrants.MADE_AT_MOST

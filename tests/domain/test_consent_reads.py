@@ -88,7 +88,7 @@ async def test_a_failed_grant_read_fails_the_reads_and_leaves_nothing_running(
     await profile.set_values(alice, {GENRES: ["jazz"]})
     await give(alice, [GENRES])
 
-    async def unreadable(subjects: object) -> dict[int, list[consent.Coverage]]:
+    async def unreadable(subjects: object) -> dict[int, consent.MemberGrants]:
         await asyncio.sleep(0)
         raise ConnectionError("the database went away")
 

@@ -239,8 +239,49 @@ Coverage = tuple[tuple[Grant, ...], frozenset[str]]
 # Fields of one member decided together: the grants covering them, and them.
 Part = tuple[tuple[Grant, ...], AbstractSet[str]]
 NO_GRANTS: tuple[Grant, ...] = ()
-NO_COVERAGE: tuple[Coverage, ...] = ()
 NO_KEYS: frozenset[str] = frozenset()
+
+
+class Made(NamedTuple):
+    """Some fields of one profile decided: what a profile takes from it.
+
+    ``parts`` pairs each group of fields decided together with its decision;
+    ``denied`` gives each refused field's reason, ``logged`` each allowed
+    group with the grants the access log records; ``until`` is when one of
+    the grants expires and the decision may change (None: never by itself).
+    """
+
+    parts: tuple[tuple[frozenset[str], Decision], ...]
+    denied: dict[str, Reason]
+    logged: tuple[tuple[frozenset[str], frozenset[int]], ...]
+    until: datetime | None
+
+
+class MemberGrants:
+    """One member's grants as the decision uses them, and what it made of them.
+
+    ``coverages`` groups the grants by the fields they cover (see
+    _coverage). The same grants, read the same way, decide the same until
+    one expires: ``made`` keeps those decisions by reader (see _reader) and
+    fields. The process keeps a member's grants while they stay the same
+    (see _coverages_of), so a page read again is decided again only where
+    time has caught up with a grant.
+    """
+
+    __slots__ = ("coverages", "made")
+
+    # Kept decisions per member's grants: a few readers, a few field sets.
+    MADE_AT_MOST = 32
+
+    def __init__(self, coverages: tuple[Coverage, ...]) -> None:
+        self.coverages = coverages
+        self.made: dict[tuple[object, AbstractSet[str]], Made] = {}
+
+
+# A member without grants. Shared by all of them: decisions under no grant
+# are the same whoever the member is (their own reads aside, see
+# _decide_all).
+NO_COVERAGE = MemberGrants(())
 
 
 class Outcome(NamedTuple):
@@ -300,8 +341,8 @@ class Session:
     def __init__(self, viewer: Viewer, *, remember: bool = True) -> None:
         self.viewer = viewer
         self.remember = remember
-        # Per member: their grants grouped by the fields they cover.
-        self._grants: dict[int, Sequence[Coverage]] = {}
+        # Per member: their grants as the decision uses them.
+        self._grants: dict[int, MemberGrants] = {}
         self._values: dict[int, dict[str, Any]] = {}
         self._loaded: dict[int, frozenset[str]] = {}
         self._projects: dict[int, bool] = {}
@@ -409,12 +450,18 @@ class Session:
         """Decides the wanted fields of each profile; logs the allowed ones.
 
         One loop for the whole batch, with what it looks up held in locals:
-        a page runs it for each of its profiles.
+        a page runs it for each of its profiles. A member's own fields are
+        always theirs; others are decided under the member's grants, or
+        taken from what was decided under them before (see MemberGrants).
         """
         viewer, moment = self._viewer(), now()
         # A session that does not remember decides afresh for every batch.
         known_of = self._decided if self.remember else {}
         values_of, grants_of, pending = self._values, self._grants, self._pending
+        own = viewer.account_id
+        # Most batches read for one purpose: its reader is looked up once.
+        last: tuple[Purpose | None, int | None] = (None, None)
+        reader: object = None
         decided: list[Decided] = []
         for whose, keys in wanted.items():
             subject_id, purpose, project_id = whose
@@ -424,32 +471,31 @@ class Session:
                 known = Decided(values_of[subject_id], NO_KEYS, [], {})
                 known_of[whose] = known
             decided.append(known)
-            remaining = keys - known.keys if known.keys else keys
+            # Frozen, as decisions are kept by it (a list's is already).
+            remaining = frozenset(keys - known.keys if known.keys else keys)
             if not remaining:
                 continue
-            known.keys = known.keys | remaining if known.keys else frozenset(remaining)
-            coverages = grants_of.get(subject_id, NO_COVERAGE)
-            if (
-                len(coverages) == 1
-                and remaining <= coverages[0][1]
-                and SPECIAL_KEYS.isdisjoint(remaining)
-            ):
-                # The usual profile: one grant covers every wanted field.
-                parts: Iterable[Part] = ((coverages[0][0], remaining),)
-            else:
-                parts = _parts(coverages, remaining)
-            for grants, same in parts:
-                # Fields covered by the same grants, of the same category, get
-                # the same answer: one decision for all of them.
-                key = next(iter(same))
-                decision = _decide(
-                    viewer, subject_id, key, purpose, project_id, grants, moment
+            known.keys = known.keys | remaining if known.keys else remaining
+            if subject_id == own:
+                known.parts.append((remaining, OWN))
+                continue
+            if purpose is not last[0] or project_id != last[1]:
+                reader = _reader(viewer, purpose, project_id)
+                last = (purpose, project_id)
+            grants = grants_of.get(subject_id, NO_COVERAGE)
+            made = grants.made.get((reader, remaining))
+            if made is None or (made.until is not None and moment >= made.until):
+                made = _decide_under(
+                    grants, viewer, subject_id, purpose, project_id, remaining, moment
                 )
-                known.parts.append((same, decision))
-                if decision.reason is not None:
-                    known.denied.update(dict.fromkeys(same, decision.reason))
-                elif decision.grants:
-                    pending.add(subject_id, purpose, same, decision.grants)
+                if len(grants.made) >= MemberGrants.MADE_AT_MOST:
+                    grants.made.clear()
+                grants.made[(reader, remaining)] = made
+            known.parts.extend(made.parts)
+            if made.denied:
+                known.denied.update(made.denied)
+            for same, grant_ids in made.logged:
+                pending.add(subject_id, purpose, same, grant_ids)
         return decided
 
     def _start_writing(self) -> None:
@@ -537,6 +583,61 @@ class Session:
         return replace(self.viewer, projects=self.viewer.projects | member_of)
 
 
+@functools.lru_cache(maxsize=1024)
+def _reader(viewer: Viewer, purpose: Purpose, project_id: int | None) -> object:
+    """Stands for one viewer reading for one purpose, within a project or not.
+
+    Decisions are kept by it: an object hashes at once, where the viewer and
+    the purpose hash through Python code, for each profile of a page.
+    """
+    return object()
+
+
+def _decide_under(
+    grants: MemberGrants,
+    viewer: Viewer,
+    subject_id: int,
+    purpose: Purpose,
+    project_id: int | None,
+    keys: AbstractSet[str],
+    moment: datetime,
+) -> Made:
+    """Decides ``keys`` of one member under their grants, as of ``moment``."""
+    coverages = grants.coverages
+    if (
+        len(coverages) == 1
+        and keys <= coverages[0][1]
+        and SPECIAL_KEYS.isdisjoint(keys)
+    ):
+        # The usual profile: one grant covers every wanted field.
+        parts: Iterable[Part] = ((coverages[0][0], keys),)
+    else:
+        parts = _parts(coverages, keys)
+    made: list[tuple[frozenset[str], Decision]] = []
+    denied: dict[str, Reason] = {}
+    logged: list[tuple[frozenset[str], frozenset[int]]] = []
+    for covering, fields in parts:
+        # Fields covered by the same grants, of the same category, get the
+        # same answer: one decision for all of them.
+        same = frozenset(fields)
+        decision = _decide(
+            viewer, subject_id, next(iter(same)), purpose, project_id, covering, moment
+        )
+        made.append((same, decision))
+        if decision.reason is not None:
+            denied.update(dict.fromkeys(same, decision.reason))
+        elif decision.grants:
+            logged.append((same, decision.grants))
+    # A grant that has not expired yet will: then the decision is made anew.
+    expiries = [
+        grant.expires_at
+        for covering, _ in coverages
+        for grant in covering
+        if grant.expires_at is not None and grant.expires_at > moment
+    ]
+    return Made(tuple(made), denied, tuple(logged), min(expiries, default=None))
+
+
 def _parts(coverages: Sequence[Coverage], keys: AbstractSet[str]) -> list[Part]:
     """``keys`` split by the grants covering them and by category.
 
@@ -617,7 +718,7 @@ FROM consent_digests WHERE subject_id IN (SELECT value FROM json_each($1))
 # The first kept goes first once there are this many: a page's worth of
 # members many times over.
 KEPT_GRANTS = 8192
-_kept: dict[tuple[int, str], tuple[Coverage, ...]] = {}
+_kept: dict[tuple[int, str], MemberGrants] = {}
 
 
 def forget_kept_grants() -> None:
@@ -633,8 +734,8 @@ async def stored_values(
     return [(subject, key, sql.json_value(value)) for subject, key, value in rows]
 
 
-async def _coverages_of(subjects: Collection[int]) -> dict[int, Sequence[Coverage]]:
-    """These members' grants, grouped by the fields they cover (see _coverage).
+async def _coverages_of(subjects: Collection[int]) -> dict[int, MemberGrants]:
+    """These members' grants, as the decision uses them (see MemberGrants).
 
     One statement reads their digests; the grants of members whose digest
     the process has not kept are read in a second one and kept.
@@ -642,25 +743,25 @@ async def _coverages_of(subjects: Collection[int]) -> dict[int, Sequence[Coverag
     [(members, digests)] = await sql.fetch(DIGESTS, list(subjects))
     if members is None:  # nobody here has granted anything
         return {}
-    found: dict[int, Sequence[Coverage]] = {}
+    found: dict[int, MemberGrants] = {}
     unknown: list[int] = []
     for whose in zip(sql.json_value(members), sql.json_value(digests), strict=True):
-        coverage = _kept.get(whose)
-        if coverage is None:
+        grants = _kept.get(whose)
+        if grants is None:
             unknown.append(whose[0])
         else:
-            found[whose[0]] = coverage
+            found[whose[0]] = grants
     if unknown:
         found.update(await _read_coverages(unknown))
     return found
 
 
-async def _read_coverages(subjects: list[int]) -> dict[int, Sequence[Coverage]]:
+async def _read_coverages(subjects: list[int]) -> dict[int, MemberGrants]:
     """These members' grants, parsed from their documents and kept."""
     [(members, digests, documents)] = await sql.fetch(DOCUMENTS, subjects)
     if members is None:  # withdrawn and erased since their digests were read
         return {}
-    found: dict[int, Sequence[Coverage]] = {}
+    found: dict[int, MemberGrants] = {}
     for subject, digest, document in zip(
         sql.json_value(members),
         sql.json_value(digests),
@@ -669,15 +770,16 @@ async def _read_coverages(subjects: list[int]) -> dict[int, Sequence[Coverage]]:
     ):
         # The document read now, even if it changed since the digest was:
         # it is the newer one, and it is kept by its own digest.
-        coverage = found[subject] = _parse_coverage(document)
+        grants = found[subject] = MemberGrants(_parse_coverage(document))
         if len(_kept) >= KEPT_GRANTS:
             del _kept[next(iter(_kept))]
-        _kept[(subject, digest)] = coverage
+        _kept[(subject, digest)] = grants
     return found
 
 
 def _parse_coverage(document: str) -> tuple[Coverage, ...]:
-    """One member's grants, from the JSON document the database keeps of them.
+    """One member's grants grouped by the fields they cover, from the JSON
+    document the database keeps of them.
 
     What comes out is never changed, so requests share it.
     """
