@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from hypothesis import settings
 
 from myco_graph.app import make_services
-from myco_graph.domain import catalogue
+from myco_graph.domain import catalogue, grants
 from myco_graph.domain.accounts import TokenIssuer
 from myco_graph.domain.consent import Grant, Read, Viewer
 from myco_graph.domain.models import (
@@ -101,6 +101,33 @@ async def make_project(handle: str, *members: Account) -> Project:
             state=MembershipState.ACTIVE,
         )
     return project
+
+
+ISSUER = grants.Issuer("http://coop.test", "coop.test")
+
+
+async def give(
+    subject: Account,
+    keys: list[str],
+    audience: Audience = Audience.COOP,
+    audience_id: int | None = None,
+    purpose: Purpose = Purpose.DISPLAY,
+    expires_at: datetime | None = None,
+) -> int:
+    """Records a grant of the subject's, not explicit, through the domain."""
+    request = grants.GrantRequest(
+        field_keys=keys,
+        audience=audience,
+        audience_id=audience_id,
+        purpose=purpose,
+        expires_at=expires_at,
+        explicit=False,
+    )
+    return (await grants.grant(subject, request, ISSUER)).id
+
+
+def viewer_of(account: Account) -> Viewer:
+    return Viewer(account_id=account.id, kind=account.kind)
 
 
 # Global ids and GraphQL spellings --------------------------------------------

@@ -33,33 +33,13 @@ from myco_graph.domain.models import (
 from myco_graph.domain.profile import set_values
 from myco_graph.infrastructure import db
 from myco_graph.infrastructure.config import Settings
-from tests.consent_support import make_account, make_project
+from tests.consent_support import give, make_account, make_project, viewer_of
 from tests.helpers import count_statements
 
 pytestmark = pytest.mark.usefixtures("server")
 
-ISSUER = grants.Issuer("http://coop.test", "coop.test")
 GENRES = "music.favoriteGenres"
 CITY = "location.city"
-
-
-async def give(
-    subject: Account,
-    keys: list[str],
-    purpose: Purpose = Purpose.DISPLAY,
-    expires_at: datetime | None = None,
-    audience: Audience = Audience.COOP,
-    audience_id: int | None = None,
-) -> int:
-    request = grants.GrantRequest(
-        field_keys=keys,
-        audience=audience,
-        audience_id=audience_id,
-        purpose=purpose,
-        expires_at=expires_at,
-        explicit=False,
-    )
-    return (await grants.grant(subject, request, ISSUER)).id
 
 
 async def kept_row(member: Account) -> tuple[str, list[list[Any]]] | None:
@@ -77,7 +57,7 @@ async def test_the_document_follows_every_change_to_a_members_grants() -> None:
     first_digest, document = await kept_row(alice) or ("", [])
     assert [(g[0], g[8]) for g in document] == [(first, None)]
 
-    second = await give(alice, [CITY], Purpose.PROJECT_COLLABORATION)
+    second = await give(alice, [CITY], purpose=Purpose.PROJECT_COLLABORATION)
     second_digest, document = await kept_row(alice) or ("", [])
     assert [g[0] for g in document] == [first, second]
 
@@ -99,7 +79,7 @@ async def test_the_document_reads_as_the_grants_stored() -> None:
     alice = await make_account("alice")
     expiry = datetime.now(UTC) + timedelta(days=3)
     await give(alice, [GENRES, CITY], expires_at=expiry)
-    withdrawn = await give(alice, [CITY], Purpose.RESEARCH)
+    withdrawn = await give(alice, [CITY], purpose=Purpose.RESEARCH)
     await grants.withdraw(alice, withdrawn)
 
     row = await ConsentDigest.get(subject_id=alice.id)
@@ -244,10 +224,6 @@ async def test_the_migration_fills_in_grants_made_before_it(settings: Settings) 
 # Decisions kept under a member's grants --------------------------------------
 
 
-def reader(account: Account) -> Viewer:
-    return Viewer(account_id=account.id, kind=account.kind)
-
-
 async def shown(viewer: Viewer, *reads: Read) -> list[Any]:
     """The values each read shows, or its reason when it is refused."""
     outcomes = await read_values(viewer, list(reads))
@@ -263,10 +239,10 @@ async def test_a_members_own_values_never_stand_for_anyone_elses() -> None:
     await set_values(bob, {GENRES: ["folk"]})
     alices, bobs = (Read(m.id, GENRES, Purpose.DISPLAY) for m in (alice, bob))
 
-    assert await shown(reader(alice), alices) == [["jazz"]]
-    assert await shown(reader(alice), bobs) == [Reason.NOT_SHARED]
-    assert await shown(reader(bob), alices) == [Reason.NOT_SHARED]
-    assert await shown(reader(bob), bobs) == [["folk"]]
+    assert await shown(viewer_of(alice), alices) == [["jazz"]]
+    assert await shown(viewer_of(alice), bobs) == [Reason.NOT_SHARED]
+    assert await shown(viewer_of(bob), alices) == [Reason.NOT_SHARED]
+    assert await shown(viewer_of(bob), bobs) == [["folk"]]
 
 
 async def test_what_one_viewer_may_read_is_not_kept_for_another() -> None:
@@ -274,12 +250,12 @@ async def test_what_one_viewer_may_read_is_not_kept_for_another() -> None:
     bob = await make_account("bob")
     carol = await make_account("carol")
     await set_values(alice, {GENRES: ["jazz"]})
-    await give(alice, [GENRES], audience=Audience.MEMBER, audience_id=bob.id)
+    await give(alice, [GENRES], Audience.MEMBER, bob.id)
     read = Read(alice.id, GENRES, Purpose.DISPLAY)
 
-    assert await shown(reader(bob), read) == [["jazz"]]
-    assert await shown(reader(carol), read) == [Reason.NOT_SHARED]
-    assert await shown(reader(bob), read) == [["jazz"]]
+    assert await shown(viewer_of(bob), read) == [["jazz"]]
+    assert await shown(viewer_of(carol), read) == [Reason.NOT_SHARED]
+    assert await shown(viewer_of(bob), read) == [["jazz"]]
 
 
 async def test_joining_a_project_opens_what_its_members_share_with_it() -> None:
@@ -288,17 +264,17 @@ async def test_joining_a_project_opens_what_its_members_share_with_it() -> None:
     project = await make_project("choir", alice)
     await set_values(alice, {GENRES: ["folk"]})
     collaboration = Purpose.PROJECT_COLLABORATION
-    await give(alice, [GENRES], collaboration, None, Audience.PROJECT, project.id)
+    await give(alice, [GENRES], Audience.PROJECT, project.id, collaboration)
     read = Read(alice.id, GENRES, collaboration, project.id)
 
-    before = await shown(reader(carol), read)
+    before = await shown(viewer_of(carol), read)
     await ProjectMember.create(
         project=project,
         account=carol,
         role=ProjectRole.MEMBER,
         state=MembershipState.ACTIVE,
     )
-    after = await shown(reader(carol), read)
+    after = await shown(viewer_of(carol), read)
 
     assert (before, after) == ([Reason.NOT_SHARED], [["folk"]])
 
@@ -318,10 +294,10 @@ async def test_kept_decisions_follow_the_first_of_several_expiries(
         Read(alice.id, CITY, Purpose.DISPLAY),
     )
 
-    seen = [await shown(reader(bob), *reads)]
+    seen = [await shown(viewer_of(bob), *reads)]
     for moment in (soon, later):
         monkeypatch.setattr(consent, "now", lambda moment=moment: moment)
-        seen.append(await shown(reader(bob), *reads))
+        seen.append(await shown(viewer_of(bob), *reads))
 
     assert seen == [
         [["jazz"], "Lyon"],
@@ -336,7 +312,7 @@ async def test_kept_decisions_stay_bounded_per_member() -> None:
     readers = [await make_account(f"reader{n}") for n in range(40)]
 
     for one in readers:
-        await shown(reader(one), Read(alice.id, GENRES, Purpose.DISPLAY))
+        await shown(viewer_of(one), Read(alice.id, GENRES, Purpose.DISPLAY))
 
     [kept] = [g for (subject, _), g in consent._kept.items() if subject == alice.id]
     assert 0 < len(kept.made) <= consent.MemberGrants.MADE_AT_MOST

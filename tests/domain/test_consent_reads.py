@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from myco_graph.domain import consent, grants, profile
+from myco_graph.domain import consent, profile
 from myco_graph.domain.consent import Read, Reason, Viewer, read_values
 from myco_graph.domain.models import (
     AccessLogEntry,
@@ -20,37 +20,13 @@ from myco_graph.domain.models import (
     ProjectRole,
     Purpose,
 )
-from tests.consent_support import make_account, make_project
+from tests.consent_support import give, make_account, make_project, viewer_of
 
 pytestmark = pytest.mark.usefixtures("server")
 
-ISSUER = grants.Issuer("http://coop.test", "coop.test")
 GENRES = "music.favoriteGenres"
 CITY = "location.city"
 COLLABORATION = Purpose.PROJECT_COLLABORATION
-
-
-def viewer(account: Account) -> Viewer:
-    return Viewer(account_id=account.id, kind=account.kind)
-
-
-async def give(
-    subject: Account,
-    keys: list[str],
-    audience: Audience = Audience.COOP,
-    audience_id: int | None = None,
-    purpose: Purpose = Purpose.DISPLAY,
-    expires_at: datetime | None = None,
-) -> int:
-    request = grants.GrantRequest(
-        field_keys=keys,
-        audience=audience,
-        audience_id=audience_id,
-        purpose=purpose,
-        expires_at=expires_at,
-        explicit=False,
-    )
-    return (await grants.grant(subject, request, ISSUER)).id
 
 
 async def log_rows(subject: Account) -> list[tuple[str, list[str], list[int], int]]:
@@ -68,7 +44,7 @@ async def test_allowed_read_returns_the_value_and_denied_read_its_reason() -> No
     grant_id = await give(alice, [GENRES])
 
     genres, city = await read_values(
-        viewer(bob),
+        viewer_of(bob),
         [
             Read(alice.id, GENRES, Purpose.DISPLAY),
             Read(alice.id, CITY, Purpose.DISPLAY),
@@ -95,7 +71,7 @@ async def test_a_failed_grant_read_fails_the_reads_and_leaves_nothing_running(
     monkeypatch.setattr(consent, "_coverages_of", unreadable)
 
     with pytest.raises(ConnectionError):
-        await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+        await read_values(viewer_of(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
 
     loading = [
         task
@@ -118,9 +94,9 @@ async def test_a_grant_read_before_expires_on_time_for_later_reads(
     await give(alice, [GENRES], expires_at=expiry)
     read = Read(alice.id, GENRES, Purpose.DISPLAY)
 
-    [before] = await read_values(viewer(bob), [read])
+    [before] = await read_values(viewer_of(bob), [read])
     monkeypatch.setattr(consent, "now", lambda: expiry + timedelta(seconds=1))
-    [after] = await read_values(viewer(bob), [read])
+    [after] = await read_values(viewer_of(bob), [read])
 
     assert before.value == ["jazz"]
     assert (after.decision.reason, after.value) == (Reason.EXPIRED, None)
@@ -134,7 +110,7 @@ async def test_project_grant_reaches_active_project_members_within_it() -> None:
     await give(alice, [GENRES], Audience.PROJECT, project.id, COLLABORATION)
 
     [outcome] = await read_values(
-        viewer(bob), [Read(alice.id, GENRES, COLLABORATION, project.id)]
+        viewer_of(bob), [Read(alice.id, GENRES, COLLABORATION, project.id)]
     )
 
     assert outcome.value == ["folk"]
@@ -149,7 +125,7 @@ async def test_project_grant_stays_out_of_reads_outside_the_project() -> None:
     await give(alice, [GENRES], Audience.PROJECT, project.id, COLLABORATION)
 
     outcomes = await read_values(
-        viewer(bob),
+        viewer_of(bob),
         [
             Read(alice.id, GENRES, COLLABORATION),
             Read(alice.id, GENRES, COLLABORATION, other.id),
@@ -177,8 +153,8 @@ async def test_project_grant_excludes_outsiders_and_invitees() -> None:
     await give(alice, [GENRES], Audience.PROJECT, project.id, COLLABORATION)
     within = Read(alice.id, GENRES, COLLABORATION, project.id)
 
-    [for_carol] = await read_values(viewer(carol), [within])
-    [for_dave] = await read_values(viewer(dave), [within])
+    [for_carol] = await read_values(viewer_of(carol), [within])
+    [for_dave] = await read_values(viewer_of(dave), [within])
 
     assert for_carol.decision.reason is Reason.NOT_SHARED
     assert for_dave.decision.reason is Reason.NOT_SHARED
@@ -193,8 +169,8 @@ async def test_repeated_reads_fold_into_one_log_row() -> None:
         Read(alice.id, CITY, Purpose.DISPLAY),
     ]
 
-    await read_values(viewer(bob), reads)
-    await read_values(viewer(bob), reads)
+    await read_values(viewer_of(bob), reads)
+    await read_values(viewer_of(bob), reads)
 
     assert await log_rows(alice) == [
         (f"account:{bob.id}", [CITY, GENRES], [grant_id], 4)
@@ -207,8 +183,8 @@ async def test_later_reads_merge_their_fields_and_grants_into_the_row() -> None:
     first = await give(alice, [GENRES])
     second = await give(alice, [CITY])
 
-    await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
-    await read_values(viewer(bob), [Read(alice.id, CITY, Purpose.DISPLAY)])
+    await read_values(viewer_of(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer_of(bob), [Read(alice.id, CITY, Purpose.DISPLAY)])
 
     assert await log_rows(alice) == [
         (f"account:{bob.id}", [CITY, GENRES], sorted([first, second]), 2)
@@ -221,8 +197,8 @@ async def test_each_viewer_and_purpose_gets_its_own_row() -> None:
     display = await give(alice, [GENRES], Audience.PUBLIC)
     research = await give(alice, [GENRES], Audience.PUBLIC, purpose=Purpose.RESEARCH)
 
-    await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
-    await read_values(viewer(bob), [Read(alice.id, GENRES, Purpose.RESEARCH)])
+    await read_values(viewer_of(bob), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer_of(bob), [Read(alice.id, GENRES, Purpose.RESEARCH)])
     await read_values(Viewer.anonymous(), [Read(alice.id, GENRES, Purpose.DISPLAY)])
 
     assert await log_rows(alice) == [
@@ -238,8 +214,8 @@ async def test_own_reads_and_denied_reads_are_not_logged() -> None:
     await profile.set_values(alice, {GENRES: ["pop"]})
     await give(alice, [GENRES])
 
-    await read_values(viewer(alice), [Read(alice.id, GENRES, Purpose.DISPLAY)])
-    await read_values(viewer(brand), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer_of(alice), [Read(alice.id, GENRES, Purpose.DISPLAY)])
+    await read_values(viewer_of(brand), [Read(alice.id, GENRES, Purpose.DISPLAY)])
 
     assert await log_rows(alice) == []
 
@@ -265,7 +241,7 @@ async def test_a_special_field_needs_an_explicit_grant_even_beside_ordinary_ones
     )
 
     city, health = await read_values(
-        viewer(bob),
+        viewer_of(bob),
         [
             Read(alice.id, CITY, Purpose.DISPLAY),
             Read(alice.id, smoker, Purpose.DISPLAY),
