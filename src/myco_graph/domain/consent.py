@@ -249,6 +249,7 @@ class Made(NamedTuple):
     ``denied`` gives each refused field's reason, ``logged`` each allowed
     group with the grants the access log records; ``until`` is when one of
     the grants expires and the decision may change (None: never by itself).
+    Every profile decided the same way shares it: nothing changes it.
     """
 
     parts: tuple[tuple[frozenset[str], Decision], ...]
