@@ -316,3 +316,23 @@ async def test_kept_decisions_stay_bounded_per_member() -> None:
 
     [kept] = [g for (subject, _), g in consent._kept.items() if subject == alice.id]
     assert 0 < len(kept.made) <= consent.MemberGrants.MADE_AT_MOST
+
+
+async def test_a_page_sends_its_values_statement_before_its_grants() -> None:
+    # The values take the database longest: they go out first, and the
+    # grants are read and the fields decided while they load.
+    alice = await make_account("alice")
+    bob = await make_account("bob")
+    await give(alice, [GENRES])
+    session = consent.Session(viewer_of(bob))
+
+    with count_statements() as sent:
+        await session.read_profiles([alice.id], frozenset({GENRES}), Purpose.DISPLAY)
+
+    tables = [
+        table
+        for statement in sent.statements
+        for table in ("profile_values", "consent_digests")
+        if f"FROM {table}" in statement
+    ]
+    assert tables[:2] == ["profile_values", "consent_digests"]

@@ -428,7 +428,13 @@ class Session:
         missing = self._missing_values(wanted)
         values = asyncio.ensure_future(self._load_values(missing)) if missing else None
         try:
-            await self._load_grants_and_memberships(subjects, unknown)
+            grants = self._load_grants_and_memberships(subjects, unknown)
+            if values is None:
+                await grants
+            else:
+                # A task of its own, started after the values' one: the
+                # values' statement, the longer of the two, goes out first.
+                await asyncio.ensure_future(grants)
             decided = self._decide_all(wanted)
         except BaseException:
             if values is not None:
