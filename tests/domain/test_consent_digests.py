@@ -22,6 +22,7 @@ from myco_graph.domain import consent, grants
 from myco_graph.domain.consent import Read, Reason, Viewer, read_values
 from myco_graph.domain.models import (
     Account,
+    AccountKind,
     Audience,
     ConsentDigest,
     ConsentGrant,
@@ -336,3 +337,23 @@ async def test_a_page_sends_its_values_statement_before_its_grants() -> None:
         if f"FROM {table}" in statement
     ]
     assert tables[:2] == ["profile_values", "consent_digests"]
+
+
+async def test_a_coop_wide_grant_is_decided_once_per_kind_of_viewer() -> None:
+    # Whom a grant to everyone or to the coop reaches depends on the kind
+    # of viewer alone: every member shares one kept decision, a brand
+    # another.
+    alice = await make_account("alice")
+    await set_values(alice, {GENRES: ["jazz"]})
+    await give(alice, [GENRES])
+    read = Read(alice.id, GENRES, Purpose.DISPLAY)
+    members = [await make_account(f"member{n}") for n in range(3)]
+    brand = await make_account("brand", AccountKind.BRAND)
+
+    for member in members:
+        assert await shown(viewer_of(member), read) == [["jazz"]]
+    assert await shown(viewer_of(brand), read) == [Reason.NOT_SHARED]
+
+    [kept] = [g for (subject, _), g in consent._kept.items() if subject == alice.id]
+    assert not kept.personal
+    assert len(kept.made) == 2

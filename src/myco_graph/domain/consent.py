@@ -264,12 +264,13 @@ class MemberGrants:
     ``coverages`` groups the grants by the fields they cover (see
     _coverage). The same grants, read the same way, decide the same until
     one expires: ``made`` keeps those decisions by reader (see _reader) and
-    fields. The process keeps a member's grants while they stay the same
-    (see _coverages_of), so a page read again is decided again only where
-    time has caught up with a grant.
+    fields, the reader being only a kind of viewer where that is all the
+    grants look at (see ``personal``). The process keeps a member's grants
+    while they stay the same (see _coverages_of), so a page read again is
+    decided again only where time has caught up with a grant.
     """
 
-    __slots__ = ("coverages", "made")
+    __slots__ = ("coverages", "made", "personal")
 
     # Kept decisions per member's grants: a few readers, a few field sets.
     MADE_AT_MOST = 32
@@ -277,6 +278,14 @@ class MemberGrants:
     def __init__(self, coverages: tuple[Coverage, ...]) -> None:
         self.coverages = coverages
         self.made: dict[tuple[object, AbstractSet[str]], Made] = {}
+        # Grants to everyone or to the coop reach a viewer by kind alone:
+        # decisions under them are kept once for all viewers of a kind.
+        # Grants to one member, one brand or one project need the viewer.
+        self.personal = any(
+            grant.audience not in (PUBLIC, COOP)
+            for covering, _ in coverages
+            for grant in covering
+        )
 
 
 # A member without grants. Shared by all of them: decisions under no grant
@@ -466,9 +475,12 @@ class Session:
         known_of = self._decided if self.remember else {}
         values_of, grants_of, pending = self._values, self._grants, self._pending
         own = viewer.account_id
-        # Most batches read for one purpose: its reader is looked up once.
+        # Most batches read for one purpose: its readers are looked up once,
+        # this viewer and any viewer of its kind (see MemberGrants.personal).
         last: tuple[Purpose | None, int | None] = (None, None)
         reader: object = None
+        any_of_kind: object = None
+        of_kind = Viewer(account_id=None, kind=viewer.kind)
         decided: list[Decided] = []
         for whose, keys in wanted.items():
             subject_id, purpose, project_id = whose
@@ -488,16 +500,18 @@ class Session:
                 continue
             if purpose is not last[0] or project_id != last[1]:
                 reader = _reader(viewer, purpose, project_id)
+                any_of_kind = _reader(of_kind, purpose, None)
                 last = (purpose, project_id)
             grants = grants_of.get(subject_id, NO_COVERAGE)
-            made = grants.made.get((reader, remaining))
+            key = (reader if grants.personal else any_of_kind, remaining)
+            made = grants.made.get(key)
             if made is None or (made.until is not None and moment >= made.until):
                 made = _decide_under(
                     grants, viewer, subject_id, purpose, project_id, remaining, moment
                 )
                 if len(grants.made) >= MemberGrants.MADE_AT_MOST:
                     grants.made.clear()
-                grants.made[(reader, remaining)] = made
+                grants.made[key] = made
             known.parts.extend(made.parts)
             if made.denied:
                 known.denied.update(made.denied)
