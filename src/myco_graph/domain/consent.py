@@ -471,7 +471,7 @@ class Session:
         taken from what was decided under them before (see MemberGrants).
         """
         viewer, moment = self._viewer(), now()
-        # A session that does not remember decides afresh for every batch.
+        # A session that does not remember keeps no profile between batches.
         known_of = self._decided if self.remember else {}
         values_of, grants_of, pending = self._values, self._grants, self._pending
         own = viewer.account_id
