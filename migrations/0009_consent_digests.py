@@ -91,15 +91,20 @@ POSTGRES_UNDO = [
 ]
 
 
+# One member's document, over their grants in id order; "|| ''" makes it
+# plain text, as PostgreSQL's is.
+SQLITE_DOCUMENT = """json_group_array(json_array(id, subject_id, audience,
+    audience_id, purpose, json(field_keys), explicit, expires_at, withdrawn_at))
+    || ''"""
+
+
 def _sqlite_refresh(member: str) -> str:
     """Statements that rewrite the row of ``member`` (NEW or OLD's subject)."""
     return f"""
     DELETE FROM consent_digests WHERE subject_id = {member};
     INSERT INTO consent_digests (subject_id, digest, grants)
     SELECT {member}, document, document FROM (
-        SELECT json_group_array(json_array(id, subject_id, audience, audience_id,
-            purpose, json(field_keys), explicit, expires_at, withdrawn_at)) || ''
-            AS document, count(*) AS grants
+        SELECT {SQLITE_DOCUMENT} AS document, count(*) AS grants
         FROM (SELECT * FROM consent_grants WHERE subject_id = {member} ORDER BY id)
     ) WHERE grants > 0;"""  # noqa: S608 - NEW or OLD, from the lines below
 
@@ -120,16 +125,14 @@ CREATE TRIGGER consent_digests_delete AFTER DELETE ON consent_grants
 BEGIN{_sqlite_refresh("OLD.subject_id")}
 END
 """,
-    """
+    f"""
 INSERT INTO consent_digests (subject_id, digest, grants)
 SELECT subject_id, document, document FROM (
-    SELECT subject_id, json_group_array(json_array(id, subject_id, audience,
-        audience_id, purpose, json(field_keys), explicit, expires_at, withdrawn_at))
-        || '' AS document
+    SELECT subject_id, {SQLITE_DOCUMENT} AS document
     FROM (SELECT * FROM consent_grants ORDER BY subject_id, id)
     GROUP BY subject_id
 )
-""",
+""",  # noqa: S608 - the text is a constant
 ]
 SQLITE_UNDO = [
     "DROP TRIGGER IF EXISTS consent_digests_insert",
